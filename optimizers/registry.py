@@ -1,0 +1,247 @@
+"""The optimizer registry: the single source that sliders, CLI flags, URL state and search spaces are built from.
+
+Each entry names an optimizer (display name, one-line description), how to build it, and its hyperparameters as
+the explorer sees them: default, slider / search range, log scale and one line of help. The range of a
+``HyperParam`` is where the explorer lets you look; what is *valid* is the optimizer's own eager check, so an out
+of range value gets the optimizer's message (field, value, valid range) everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch.optim import SGD, Adam, AdamW, Optimizer
+from torch.optim.lr_scheduler import LinearLR
+
+from optimizers.a2grad import A2Grad
+from optimizers.agaw import AGAW
+from optimizers.gao import GAO
+from optimizers.gnw_adam import GNWAdam
+from optimizers.scheduled import Scheduled
+from optimizers.validation import check_choice, check_number
+
+HyperValue = float | int | str
+
+
+@dataclass(frozen=True)
+class HyperParam:
+    """One hyperparameter of a registered optimizer: its type follows ``default`` (float, int, or a choice)."""
+
+    name: str
+    default: HyperValue
+    help: str
+    low: float | None = None  # slider / search range, not validity (the optimizer checks validity)
+    high: float | None = None
+    log: bool = False
+    choices: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        """``"choice"``, ``"int"`` or ``"float"``."""
+        if self.choices:
+            return "choice"
+        return "int" if isinstance(self.default, int) else "float"
+
+    def coerce(self, value: object, owner: str) -> HyperValue:
+        """Convert ``value`` (a number, or text from a URL or the CLI) to this parameter's type.
+
+        Raises ``ValueError`` naming the field when it cannot be read as one; the range is checked by the optimizer.
+        """
+        if self.kind == "choice":
+            return check_choice(owner, self.name, value, self.choices)
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValueError(f"{owner}: invalid {self.name}={value!r}; expected a {self.kind}") from None
+        if self.kind == "int":
+            if not number.is_integer():
+                raise ValueError(f"{owner}: invalid {self.name}={value!r}; expected an integer")
+            return int(number)
+        return number
+
+
+@dataclass(frozen=True)
+class OptimizerInfo:
+    """A registered optimizer: ``factory(params, **hyperparameters)`` builds it."""
+
+    key: str
+    name: str
+    description: str
+    factory: Callable[..., Optimizer]
+    hyperparams: tuple[HyperParam, ...]
+    research: bool = False  # one of the optimizers the explorer exists to show (design.md), not a baseline
+    _by_name: dict[str, HyperParam] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {hp.name: hp for hp in self.hyperparams})
+
+    def defaults(self) -> dict[str, HyperValue]:
+        return {hp.name: hp.default for hp in self.hyperparams}
+
+    def resolve(self, overrides: Mapping[str, object] | None = None) -> dict[str, HyperValue]:
+        """Defaults updated by ``overrides``, each coerced to its type; unknown names are refused."""
+        values = self.defaults()
+        for name, value in (overrides or {}).items():
+            if name not in self._by_name:
+                known = ", ".join(self._by_name) or "none"
+                raise ValueError(f"{self.name}: unknown hyperparameter {name!r}; known: {known}")
+            values[name] = self._by_name[name].coerce(value, self.name)
+        return values
+
+    def build(self, params: Iterable[Any], **overrides: object) -> Optimizer:
+        """Build the optimizer over ``params`` with defaults updated by ``overrides`` (validated eagerly)."""
+        return self.factory(params, **self.resolve(overrides))
+
+
+def _lr(default: float, help: str = "Learning rate: the step size.") -> HyperParam:
+    return HyperParam("lr", default, help, low=1e-5, high=1.0, log=True)
+
+
+_BETA1 = HyperParam("beta1", 0.9, "Decay of the gradient EMA (momentum).", low=0.0, high=0.999)
+_BETA2 = HyperParam("beta2", 0.999, "Decay of the squared-gradient EMA (adaptivity).", low=0.9, high=0.9999)
+_MOMENTUM = HyperParam("momentum", 0.9, "Heavy-ball coefficient: the fraction of the last step kept.", low=0.0, high=0.999)
+_BASE = HyperParam("base", "adam", "The wrapped optimizer.", choices=("adam", "sgd"))
+
+
+def _base(name: str, params: Iterable[Any], lr: float) -> Optimizer:
+    """The inner optimizer of a wrapper, from its registry key."""
+    return Adam(params, lr=lr) if name == "adam" else SGD(params, lr=lr)
+
+
+def _linear_warmup(params: Iterable[Any], lr: float, beta1: float, beta2: float, warmup_steps: int) -> Optimizer:
+    """Adam whose lr rises linearly from lr / W at step 1 to lr at step W (torch's ``LinearLR``), then stays."""
+    check_number("Adam + linear warmup", "warmup_steps", warmup_steps, low=1, integer=True)
+    adam = Adam(params, lr=lr, betas=(beta1, beta2))
+    return Scheduled(adam, LinearLR(adam, start_factor=1 / warmup_steps, total_iters=max(warmup_steps - 1, 1)))
+
+
+_ENTRIES = (
+    OptimizerInfo(
+        "sgd",
+        "SGD",
+        "Plain gradient descent: w <- w - lr g.",
+        lambda params, lr: SGD(params, lr=lr),
+        (_lr(0.01),),
+    ),
+    OptimizerInfo(
+        "momentum",
+        "Heavy ball",
+        "Polyak momentum: b <- mu b + g, w <- w - lr b.",
+        lambda params, lr, momentum: SGD(params, lr=lr, momentum=momentum),
+        (_lr(0.01), _MOMENTUM),
+    ),
+    OptimizerInfo(
+        "nesterov",
+        "Nesterov",
+        "Nesterov momentum: the step looks ahead along the momentum, w <- w - lr (g + mu b).",
+        lambda params, lr, momentum: SGD(params, lr=lr, momentum=momentum, nesterov=True),
+        (_lr(0.01), _MOMENTUM),
+    ),
+    OptimizerInfo(
+        "adam",
+        "Adam",
+        "Momentum divided by the root of a squared-gradient EMA, both bias-corrected.",
+        lambda params, lr, beta1, beta2: Adam(params, lr=lr, betas=(beta1, beta2)),
+        (_lr(1e-3), _BETA1, _BETA2),
+    ),
+    OptimizerInfo(
+        "adamw",
+        "AdamW",
+        "Adam with decoupled weight decay: w <- w (1 - lr wd) - lr m_hat / (sqrt(v_hat) + eps).",
+        lambda params, lr, beta1, beta2, weight_decay: AdamW(
+            params, lr=lr, betas=(beta1, beta2), weight_decay=weight_decay
+        ),
+        (
+            _lr(1e-3),
+            _BETA1,
+            _BETA2,
+            HyperParam("weight_decay", 0.01, "Decoupled decay: shrinks weights by lr * wd per step.", low=0.0, high=0.5),
+        ),
+    ),
+    OptimizerInfo(
+        "adam_warmup",
+        "Adam + linear warmup",
+        "Adam whose lr rises linearly over the first warmup_steps steps (torch.optim.lr_scheduler.LinearLR).",
+        _linear_warmup,
+        (
+            _lr(1e-3, "Learning rate reached at the end of the warmup."),
+            _BETA1,
+            _BETA2,
+            HyperParam("warmup_steps", 100, "Steps to rise from lr / W to lr.", low=1, high=2000, log=True),
+        ),
+    ),
+    OptimizerInfo(
+        "gnw_adam",
+        "GNW-Adam",
+        "Adam with step size lr / (1 + ||g||): smaller steps where the global gradient norm is large.",
+        lambda params, lr, beta1, beta2: GNWAdam(params, lr=lr, betas=(beta1, beta2)),
+        (_lr(1e-3, "Base learning rate, divided by 1 + ||g|| each step."), _BETA1, _BETA2),
+        research=True,
+    ),
+    OptimizerInfo(
+        "a2grad",
+        "A2Grad",
+        "Adaptive + accelerated SGD: step 1 / (2L/(k+1) + beta h_k), h_k from gradient deviations, averaged iterates.",
+        lambda params, variant, beta, lips, rho, convention, granularity: A2Grad(
+            params, beta=beta, lips=lips, rho=rho, variant=variant, convention=convention, granularity=granularity
+        ),
+        (
+            HyperParam("variant", "uni", "How h_k accumulates deviations: uniform, increasing or exponential weights.",
+                       choices=("uni", "inc", "exp")),
+            HyperParam("beta", 10.0, "Weight of the adaptive term beta h_k in the step's denominator.",
+                       low=0.1, high=1000.0, log=True),
+            HyperParam("lips", 10.0, "Lipschitz estimate L: the first step is g / (2L).", low=0.1, high=100.0, log=True),
+            HyperParam("rho", 0.5, "EMA factor of the exp variant's deviation average.", low=0.0, high=0.99),
+            HyperParam("convention", "paper", "paper = torch-optimizer; pytorch_optimizer = kozistr's A2Grad.",
+                       choices=("paper", "pytorch_optimizer")),
+            HyperParam("granularity", "tensor", "One h per tensor (the libraries) or per coordinate (the paper).",
+                       choices=("tensor", "coordinate")),
+        ),
+        research=True,
+    ),
+    OptimizerInfo(
+        "agaw",
+        "AGAW",
+        "Warmup whose lr rises by (target - initial) / W * max(0, cos(g_t, g_{t-1}))^gamma each step.",
+        lambda params, target_lr, initial_lr, warmup_steps, gamma, base: AGAW(
+            _base(base, params, target_lr),
+            target_lr=target_lr,
+            initial_lr=initial_lr,
+            warmup_steps=warmup_steps,
+            gamma=gamma,
+        ),
+        (
+            HyperParam("target_lr", 1e-3, "Learning rate at the end of the warmup.", low=1e-5, high=1.0, log=True),
+            HyperParam("initial_lr", 1e-7, "Learning rate of the first step.", low=1e-9, high=1e-3, log=True),
+            HyperParam("warmup_steps", 100, "Nominal warmup length W (steps if gradients stay aligned).",
+                       low=1, high=2000, log=True),
+            HyperParam("gamma", 2.0, "Alignment sensitivity: larger ramps only on highly aligned gradients.",
+                       low=0.1, high=10.0, log=True),
+            _BASE,
+        ),
+        research=True,
+    ),
+    OptimizerInfo(
+        "gao",
+        "GAO",
+        "Each tensor's gradient scaled by clamp(cos(g, EMA(g)), 0, 1) before the base optimizer steps.",
+        lambda params, lr, beta, base: GAO(_base(base, params, lr), beta=beta),
+        (
+            _lr(1e-3, "Learning rate of the wrapped optimizer."),
+            HyperParam("beta", 0.99, "Decay of the gradient EMA the gate compares against.", low=0.0, high=0.999),
+            _BASE,
+        ),
+        research=True,
+    ),
+)
+
+REGISTRY: dict[str, OptimizerInfo] = {info.key: info for info in _ENTRIES}
+
+
+def get(key: str) -> OptimizerInfo:
+    """The registered optimizer ``key``; an unknown key is refused with the list of known ones."""
+    if key not in REGISTRY:
+        raise ValueError(f"unknown optimizer {key!r}; known: {', '.join(REGISTRY)}")
+    return REGISTRY[key]

@@ -1,0 +1,65 @@
+"""The runs axis: helpers for maths over tensors whose leading axis indexes R independent runs.
+
+Each optimizer's maths is one function over lists of tensors shaped ``[R, *param_shape]``; hyperparameters are
+either one number for every run or a tensor of shape ``[R]`` (one value per run). Every norm, dot product and mean
+is reduced per run, so R runs in one call equal R separate calls. An optimizer class is the case R = 1: it passes
+``with_runs_axis(tensors)``, views that write through to the parameters and state.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+Hyper = float | Tensor
+"""A hyperparameter: one value for all runs, or a tensor of shape [R] with one value per run."""
+
+
+def with_runs_axis(tensors: list[Tensor]) -> list[Tensor]:
+    """Views of ``tensors`` with a leading runs axis of length 1 (R = 1); in-place updates reach the originals."""
+    return [tensor.unsqueeze(0) for tensor in tensors]
+
+
+def per_run(value: Hyper, like: Tensor) -> Hyper:
+    """Shape a hyperparameter to broadcast against ``like`` (``[R, ...]``): a number stays a number."""
+    if isinstance(value, Tensor):
+        if value.dtype != like.dtype:
+            value = value.to(like.dtype)
+        return value.view(-1, *([1] * (like.dim() - 1)))
+    return value
+
+
+def run_dot(a: Tensor, b: Tensor) -> Tensor:
+    """<a[r], b[r]> over all elements of each run: shape [R]."""
+    return torch.linalg.vecdot(a.flatten(1), b.flatten(1))
+
+
+def run_norm(tensor: Tensor) -> Tensor:
+    """||tensor[r]|| (L2 over all elements of each run): shape [R]."""
+    return torch.linalg.vector_norm(tensor.flatten(1), dim=1)
+
+
+def global_run_norm(tensors: list[Tensor]) -> Tensor:
+    """sqrt(sum_i ||tensors_i[r]||^2), the norm of each run's concatenated tensors: shape [R]."""
+    return torch.linalg.vector_norm(torch.stack([run_norm(tensor) for tensor in tensors]), dim=0)
+
+
+def flatten_runs(tensors: list[Tensor]) -> Tensor:
+    """Concatenate each run's tensors into one row: shape [R, total number of elements]."""
+    return torch.cat([tensor.flatten(1) for tensor in tensors], dim=1)
+
+
+def foreach_arg(value: Hyper | list[Hyper], like: list[Tensor]) -> float | list[float] | list[Tensor]:
+    """A hyperparameter as the scalar argument of a ``torch._foreach_*`` op over ``like``.
+
+    ``value`` is one hyperparameter for every tensor, or a list with one per tensor (e.g. bias corrections that
+    depend on each tensor's step count). Numbers pass through (the op's Scalar / ScalarList overload); as soon
+    as any value is per run, every value becomes a tensor shaped to broadcast against its tensor (TensorList).
+    """
+    values = value if isinstance(value, list) else None
+    if values is None and not isinstance(value, Tensor):
+        return value
+    if values is not None and not any(isinstance(v, Tensor) for v in values):
+        return values
+    values = values if values is not None else [value] * len(like)
+    return [per_run(torch.as_tensor(v), tensor) for v, tensor in zip(values, like, strict=True)]
