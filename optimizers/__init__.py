@@ -7,4 +7,4 @@ from optimizers.gnw_adam import GNWAdam
 from optimizers.registry import REGISTRY, HyperParam, OptimizerInfo, get
 from optimizers.scheduled import Scheduled
 
-__all__ = ["A2Grad", "AGAW", "GAO", "GNWAdam", "REGISTRY", "HyperParam", "OptimizerInfo", "Scheduled", "get"]
+__all__ = ["AGAW", "GAO", "REGISTRY", "A2Grad", "GNWAdam", "HyperParam", "OptimizerInfo", "Scheduled", "get"]

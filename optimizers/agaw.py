@@ -5,13 +5,13 @@ Source: the AGAW write-up (shared/seeds/000), as specified in shared/spec/optimi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from optimizers.runs import Hyper, flatten_runs, run_dot, run_norm, with_runs_axis
+from optimizers.runs import Hyper, flatten_runs, with_runs_axis
 from optimizers.validation import check_dense, check_number
 from optimizers.wrapper import OptimizerWrapper
 
@@ -19,36 +19,44 @@ NORM_THRESHOLD = 1e-8
 """tau: below this gradient norm the cosine is undefined and the lr does not move (spec §2.1)."""
 
 
+class PreviousGradient(NamedTuple):
+    """g_{t-1}: each run's gradients concatenated ([R, n]) and their norms ([R]), kept for the next cosine."""
+
+    flat: Tensor
+    norm: Tensor
+
+
 def agaw_warmup(
     grads: list[Tensor],
-    previous: Tensor | None,
+    previous: PreviousGradient | None,
     lr: Tensor,
     *,
     initial_lr: Hyper,
     target_lr: Hyper,
     warmup_steps: Hyper,
     gamma: Hyper,
-) -> tuple[Tensor, Tensor, Tensor]:
-    """One AGAW warmup update for R runs (grads shaped [R, ...]); returns (lr, cosine, flat gradient).
+) -> tuple[Tensor, Tensor, PreviousGradient]:
+    """One AGAW warmup update for R runs (grads shaped [R, ...]); returns (lr, cosine, this step's gradient).
 
     With g_t each run's gradients concatenated and s_t = <g_t, g_{t-1}> / (||g_t|| ||g_{t-1}||):
 
         lr <- min(target_lr, lr + (target_lr - initial_lr) / warmup_steps * max(0, s_t)^gamma)
 
     only while lr < target_lr, and only where both norms exceed tau and g_{t-1} has g_t's length; elsewhere lr
-    stays and the cosine is NaN. ``previous`` is the flat gradient this function returned on the last call
+    stays and the cosine is NaN. ``previous`` is the gradient this function returned on the last call
     (None on the first); ``lr`` has shape [R]; the other hyperparameters are numbers or [R] tensors.
     The increment uses (target_lr - initial_lr), not the write-up code's hard-coded (target_lr - 1e-7) (spec §2.2).
     """
     flat = flatten_runs(grads)
-    if previous is None or previous.shape != flat.shape:
-        return lr, torch.full_like(lr, float("nan")), flat
-    norm, previous_norm = run_norm(flat), run_norm(previous)
-    defined = (norm > NORM_THRESHOLD) & (previous_norm > NORM_THRESHOLD)
-    cosine = torch.where(defined, run_dot(flat, previous) / (norm * previous_norm), float("nan")).to(lr.dtype)
+    current = PreviousGradient(flat, torch.linalg.vector_norm(flat, dim=1))
+    if previous is None or previous.flat.shape != flat.shape:
+        return lr, torch.full_like(lr, float("nan")), current
+    defined = (current.norm > NORM_THRESHOLD) & (previous.norm > NORM_THRESHOLD)
+    dot = torch.linalg.vecdot(flat, previous.flat)
+    cosine = torch.where(defined, dot / (current.norm * previous.norm), float("nan")).to(lr.dtype)
     increment = (target_lr - initial_lr) / warmup_steps * cosine.clamp(min=0) ** gamma  # 0.0**0 == 1 (spec §2.1)
     raised = torch.minimum(torch.as_tensor(target_lr, dtype=lr.dtype), lr + increment)
-    return torch.where(defined & (lr < target_lr), raised, lr), cosine, flat
+    return torch.where(defined & (lr < target_lr), raised, lr), cosine, current
 
 
 class AGAW(OptimizerWrapper):
@@ -90,7 +98,7 @@ class AGAW(OptimizerWrapper):
         for group in self.param_groups:
             group["agaw_ratio"] = group["lr"] / first_lr if first_lr else 1.0  # this group's lr / the first's
         self.lr = float(initial_lr)  # eta: the current warmup lr
-        self._previous: Tensor | None = None  # g_{t-1}, flattened with a runs axis of 1
+        self._previous: PreviousGradient | None = None  # g_{t-1}, flattened with a runs axis of 1, and its norm
         self._apply_lr()
 
     def _apply_lr(self) -> None:
@@ -135,4 +143,6 @@ class AGAW(OptimizerWrapper):
         self.warmup_steps, self.gamma = extra["warmup_steps"], extra["gamma"]
         previous = extra["previous"]
         like = self.param_groups[0]["params"][0]
-        self._previous = None if previous is None else previous.to(device=like.device, dtype=like.dtype).clone()
+        self._previous = None if previous is None else PreviousGradient(
+            *(part.to(device=like.device, dtype=like.dtype).clone() for part in previous)
+        )

@@ -101,18 +101,42 @@ def _lr(default: float, help: str = "Learning rate: the step size.") -> HyperPar
 
 _BETA1 = HyperParam("beta1", 0.9, "Decay of the gradient EMA (momentum).", low=0.0, high=0.999)
 _BETA2 = HyperParam("beta2", 0.999, "Decay of the squared-gradient EMA (adaptivity).", low=0.9, high=0.9999)
-_MOMENTUM = HyperParam("momentum", 0.9, "Heavy-ball coefficient: the fraction of the last step kept.", low=0.0, high=0.999)
+_MOMENTUM = HyperParam("momentum", 0.9, "Heavy-ball coefficient: the share of the last step kept.", low=0.0, high=0.999)
 _BASE = HyperParam("base", "adam", "The wrapped optimizer.", choices=("adam", "sgd"))
 
 
-def _base(name: str, params: Iterable[Any], lr: float) -> Optimizer:
-    """The inner optimizer of a wrapper, from its registry key."""
+_PROBABILITY = {"low": 0.0, "high": 1.0, "high_open": True}
+_VALID_RANGES: dict[str, dict[str, Any]] = {
+    "lr": {"low": 0.0},
+    "momentum": _PROBABILITY,
+    "beta1": _PROBABILITY,
+    "beta2": _PROBABILITY,
+    "weight_decay": {"low": 0.0},
+    "warmup_steps": {"low": 1, "integer": True},
+}
+"""Valid ranges of fields that reach an optimizer under another name (torch's own messages, or ``betas``)."""
+
+
+def _checked(owner: str, build: Callable[..., Optimizer]) -> Callable[..., Optimizer]:
+    """A factory that first checks the registry's field names in this package's message shape, then builds."""
+
+    def factory(params: Iterable[Any], **values: Any) -> Optimizer:
+        for name, value in values.items():
+            if name in _VALID_RANGES:
+                check_number(owner, name, value, **_VALID_RANGES[name])
+        return build(params, **values)
+
+    return factory
+
+
+def _base(owner: str, name: str, params: Iterable[Any], lr: float) -> Optimizer:
+    """The inner optimizer ("adam" or "sgd") of the wrapper ``owner``."""
+    check_number(owner, "lr", lr, **_VALID_RANGES["lr"])
     return Adam(params, lr=lr) if name == "adam" else SGD(params, lr=lr)
 
 
 def _linear_warmup(params: Iterable[Any], lr: float, beta1: float, beta2: float, warmup_steps: int) -> Optimizer:
     """Adam whose lr rises linearly from lr / W at step 1 to lr at step W (torch's ``LinearLR``), then stays."""
-    check_number("Adam + linear warmup", "warmup_steps", warmup_steps, low=1, integer=True)
     adam = Adam(params, lr=lr, betas=(beta1, beta2))
     return Scheduled(adam, LinearLR(adam, start_factor=1 / warmup_steps, total_iters=max(warmup_steps - 1, 1)))
 
@@ -122,49 +146,54 @@ _ENTRIES = (
         "sgd",
         "SGD",
         "Plain gradient descent: w <- w - lr g.",
-        lambda params, lr: SGD(params, lr=lr),
+        _checked("SGD", lambda params, lr: SGD(params, lr=lr)),
         (_lr(0.01),),
     ),
     OptimizerInfo(
         "momentum",
         "Heavy ball",
         "Polyak momentum: b <- mu b + g, w <- w - lr b.",
-        lambda params, lr, momentum: SGD(params, lr=lr, momentum=momentum),
+        _checked("Heavy ball", lambda params, lr, momentum: SGD(params, lr=lr, momentum=momentum)),
         (_lr(0.01), _MOMENTUM),
     ),
     OptimizerInfo(
         "nesterov",
         "Nesterov",
         "Nesterov momentum: the step looks ahead along the momentum, w <- w - lr (g + mu b).",
-        lambda params, lr, momentum: SGD(params, lr=lr, momentum=momentum, nesterov=True),
+        _checked(
+            "Nesterov", lambda params, lr, momentum: SGD(params, lr=lr, momentum=momentum, nesterov=True)
+        ),
         (_lr(0.01), _MOMENTUM),
     ),
     OptimizerInfo(
         "adam",
         "Adam",
         "Momentum divided by the root of a squared-gradient EMA, both bias-corrected.",
-        lambda params, lr, beta1, beta2: Adam(params, lr=lr, betas=(beta1, beta2)),
+        _checked("Adam", lambda params, lr, beta1, beta2: Adam(params, lr=lr, betas=(beta1, beta2))),
         (_lr(1e-3), _BETA1, _BETA2),
     ),
     OptimizerInfo(
         "adamw",
         "AdamW",
         "Adam with decoupled weight decay: w <- w (1 - lr wd) - lr m_hat / (sqrt(v_hat) + eps).",
-        lambda params, lr, beta1, beta2, weight_decay: AdamW(
-            params, lr=lr, betas=(beta1, beta2), weight_decay=weight_decay
+        _checked(
+            "AdamW",
+            lambda params, lr, beta1, beta2, weight_decay: AdamW(
+                params, lr=lr, betas=(beta1, beta2), weight_decay=weight_decay
+            ),
         ),
         (
             _lr(1e-3),
             _BETA1,
             _BETA2,
-            HyperParam("weight_decay", 0.01, "Decoupled decay: shrinks weights by lr * wd per step.", low=0.0, high=0.5),
+            HyperParam("weight_decay", 0.01, "Decoupled decay: weights shrink by lr * wd a step.", low=0.0, high=0.5),
         ),
     ),
     OptimizerInfo(
         "adam_warmup",
         "Adam + linear warmup",
         "Adam whose lr rises linearly over the first warmup_steps steps (torch.optim.lr_scheduler.LinearLR).",
-        _linear_warmup,
+        _checked("Adam + linear warmup", _linear_warmup),
         (
             _lr(1e-3, "Learning rate reached at the end of the warmup."),
             _BETA1,
@@ -176,7 +205,7 @@ _ENTRIES = (
         "gnw_adam",
         "GNW-Adam",
         "Adam with step size lr / (1 + ||g||): smaller steps where the global gradient norm is large.",
-        lambda params, lr, beta1, beta2: GNWAdam(params, lr=lr, betas=(beta1, beta2)),
+        _checked("GNW-Adam", lambda params, lr, beta1, beta2: GNWAdam(params, lr=lr, betas=(beta1, beta2))),
         (_lr(1e-3, "Base learning rate, divided by 1 + ||g|| each step."), _BETA1, _BETA2),
         research=True,
     ),
@@ -192,7 +221,8 @@ _ENTRIES = (
                        choices=("uni", "inc", "exp")),
             HyperParam("beta", 10.0, "Weight of the adaptive term beta h_k in the step's denominator.",
                        low=0.1, high=1000.0, log=True),
-            HyperParam("lips", 10.0, "Lipschitz estimate L: the first step is g / (2L).", low=0.1, high=100.0, log=True),
+            HyperParam("lips", 10.0, "Lipschitz estimate L: the first step is g / (2L).", low=0.1, high=100.0,
+                       log=True),
             HyperParam("rho", 0.5, "EMA factor of the exp variant's deviation average.", low=0.0, high=0.99),
             HyperParam("convention", "paper", "paper = torch-optimizer; pytorch_optimizer = kozistr's A2Grad.",
                        choices=("paper", "pytorch_optimizer")),
@@ -206,7 +236,7 @@ _ENTRIES = (
         "AGAW",
         "Warmup whose lr rises by (target - initial) / W * max(0, cos(g_t, g_{t-1}))^gamma each step.",
         lambda params, target_lr, initial_lr, warmup_steps, gamma, base: AGAW(
-            _base(base, params, target_lr),
+            _base("AGAW", base, params, 1.0),  # AGAW overwrites the base's lr
             target_lr=target_lr,
             initial_lr=initial_lr,
             warmup_steps=warmup_steps,
@@ -227,7 +257,7 @@ _ENTRIES = (
         "gao",
         "GAO",
         "Each tensor's gradient scaled by clamp(cos(g, EMA(g)), 0, 1) before the base optimizer steps.",
-        lambda params, lr, beta, base: GAO(_base(base, params, lr), beta=beta),
+        lambda params, lr, beta, base: GAO(_base("GAO", base, params, lr), beta=beta),
         (
             _lr(1e-3, "Learning rate of the wrapped optimizer."),
             HyperParam("beta", 0.99, "Decay of the gradient EMA the gate compares against.", low=0.0, high=0.999),

@@ -29,14 +29,19 @@ def per_run(value: Hyper, like: Tensor) -> Hyper:
     return value
 
 
+def run_rows(tensor: Tensor) -> Tensor:
+    """Each run's elements as one row: shape [R, n] (also for 0-d parameters, whose runs tensor is [R])."""
+    return tensor.reshape(tensor.shape[0], -1)
+
+
 def run_dot(a: Tensor, b: Tensor) -> Tensor:
     """<a[r], b[r]> over all elements of each run: shape [R]."""
-    return torch.linalg.vecdot(a.flatten(1), b.flatten(1))
+    return torch.linalg.vecdot(run_rows(a), run_rows(b))
 
 
 def run_norm(tensor: Tensor) -> Tensor:
     """||tensor[r]|| (L2 over all elements of each run): shape [R]."""
-    return torch.linalg.vector_norm(tensor.flatten(1), dim=1)
+    return torch.linalg.vector_norm(run_rows(tensor), dim=1)
 
 
 def global_run_norm(tensors: list[Tensor]) -> Tensor:
@@ -46,7 +51,7 @@ def global_run_norm(tensors: list[Tensor]) -> Tensor:
 
 def flatten_runs(tensors: list[Tensor]) -> Tensor:
     """Concatenate each run's tensors into one row: shape [R, total number of elements]."""
-    return torch.cat([tensor.flatten(1) for tensor in tensors], dim=1)
+    return torch.cat([run_rows(tensor) for tensor in tensors], dim=1)
 
 
 def foreach_arg(value: Hyper | list[Hyper], like: list[Tensor]) -> float | list[float] | list[Tensor]:

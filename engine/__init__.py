@@ -1,0 +1,1 @@
+"""The headless engine: runs, tasks, telemetry, theory and figures, never importing streamlit."""

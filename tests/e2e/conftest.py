@@ -1,0 +1,115 @@
+"""Browser-test fixtures: `streamlit run app.py` on a free port, and Debian's chromium driven by Playwright."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+MISSING_CHROMIUM = "browser tests need Debian's chromium package (apt-get install chromium)"
+# This machine's network is closed: without these flags chromium stalls on its background services.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STARTUP_TIMEOUT_S = 60
+VIEWPORT = {"width": 1440, "height": 900}
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's chromium; a missing one fails the run under CI=true and skips the browser tests elsewhere."""
+    path = shutil.which("chromium") or ("/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but chromium is missing: {MISSING_CHROMIUM}")
+        pytest.skip(MISSING_CHROMIUM)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+            return response.read().decode().strip() == "ok"
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def app_url(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of `streamlit run app.py`, started for this session and stopped after it."""
+    port = _free_port()
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(command, cwd=repo_root, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not _healthy(url):
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not become healthy on {url}; its output:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str) -> Iterator[Browser]:
+    """Headless chromium for the whole session."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, app_url: str) -> Iterator[Page]:
+    """A fresh desktop-sized tab, on nothing yet: the test navigates to ``app_url``."""
+    context = browser.new_context(viewport=VIEWPORT)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def screenshot(page: Page, repo_root: Path) -> Callable[[str], Path]:
+    """``screenshot(name)`` saves the whole page to tests/e2e/screenshots/<name>.png and returns the path.
+
+    Streamlit scrolls inside its main element, not the document, so the viewport grows to the content's height first.
+    """
+
+    def save(name: str) -> Path:
+        height = page.get_by_test_id("stMain").evaluate("main => main.scrollHeight")
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": max(height, VIEWPORT["height"])})
+        path = repo_root / "tests" / "e2e" / "screenshots" / f"{name}.png"
+        path.parent.mkdir(exist_ok=True)
+        page.screenshot(path=path, full_page=True, animations="disabled")
+        return path
+
+    return save

@@ -1,0 +1,61 @@
+"""The landing page, run headless with AppTest: every registered optimizer, its description and hyperparameters."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from optimizers import REGISTRY, HyperParam
+from ui.components import HYPERPARAM_COLUMNS, hyperparam_row
+
+RESEARCH_FIRST = sorted(REGISTRY.values(), key=lambda info: not info.research)  # stable: registry order within
+
+
+@pytest.fixture(scope="module")
+def app(repo_root: Path) -> AppTest:
+    """The landing page after its first run (importing torch can take a while on a cold machine)."""
+    return AppTest.from_file(repo_root / "app.py", default_timeout=60).run()
+
+
+def test_runs_without_exception(app: AppTest) -> None:
+    assert not app.exception
+    assert [title.value for title in app.title] == ["Optiscope"]
+
+
+def test_lists_research_optimizers_first_then_baselines(app: AppTest) -> None:
+    assert [subheader.value for subheader in app.subheader] == [info.name for info in RESEARCH_FIRST]
+
+
+def test_shows_every_description(app: AppTest) -> None:
+    texts = {text.value for text in app.text}
+    assert {info.description for info in REGISTRY.values()} <= texts
+
+
+def test_each_hyperparameter_table_lists_its_hyperparameters(app: AppTest) -> None:
+    tables = [table.value for table in app.table]  # one per card, in card order
+    assert len(tables) == len(RESEARCH_FIRST)
+    for info, table in zip(RESEARCH_FIRST, tables, strict=True):
+        assert tuple(table.columns) == HYPERPARAM_COLUMNS, info.key
+        assert list(table["name"]) == [hp.name for hp in info.hyperparams], info.key
+
+
+@pytest.mark.parametrize(
+    ("hp", "expected"),
+    [
+        (
+            HyperParam("lr", 1e-3, "Step size.", low=1e-5, high=1.0, log=True),
+            {"name": "lr", "default": "0.001", "range": "1e-05 .. 1", "scale": "log", "help": "Step size."},
+        ),
+        (
+            HyperParam("warmup_steps", 100, "Steps.", low=1, high=2000),
+            {"name": "warmup_steps", "default": "100", "range": "1 .. 2000", "scale": "linear", "help": "Steps."},
+        ),
+        (
+            HyperParam("base", "adam", "Inner.", choices=("adam", "sgd")),
+            {"name": "base", "default": "adam", "range": "adam / sgd", "scale": "choice", "help": "Inner."},
+        ),
+    ],
+    ids=["log-float", "int", "choice"],
+)
+def test_hyperparam_row(hp: HyperParam, expected: dict[str, str]) -> None:
+    assert hyperparam_row(hp) == expected

@@ -1,0 +1,1 @@
+"""Streamlit presentation helpers shared by app.py and the pages."""
