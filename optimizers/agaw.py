@@ -51,11 +51,11 @@ def agaw_warmup(
     current = PreviousGradient(flat, torch.linalg.vector_norm(flat, dim=1))
     if previous is None or previous.flat.shape != flat.shape:
         return lr, torch.full_like(lr, float("nan")), current
-    defined = (current.norm > NORM_THRESHOLD) & (previous.norm > NORM_THRESHOLD)
-    dot = torch.linalg.vecdot(flat, previous.flat)
-    cosine = torch.where(defined, dot / (current.norm * previous.norm), float("nan")).to(lr.dtype)
+    defined = torch.minimum(current.norm, previous.norm) > NORM_THRESHOLD
+    cosine = (torch.linalg.vecdot(flat, previous.flat) / (current.norm * previous.norm)).to(lr.dtype)
     increment = (target_lr - initial_lr) / warmup_steps * cosine.clamp(min=0) ** gamma  # 0.0**0 == 1 (spec §2.1)
-    raised = torch.minimum(torch.as_tensor(target_lr, dtype=lr.dtype), lr + increment)
+    raised = torch.clamp(lr + increment, max=target_lr)
+    cosine = torch.where(defined, cosine, float("nan"))
     return torch.where(defined & (lr < target_lr), raised, lr), cosine, current
 
 

@@ -106,7 +106,7 @@ def test_converges_on_quadratic(key: str) -> None:
 
 @pytest.mark.parametrize("key", KEYS)
 def test_converges_on_rosenbrock(key: str) -> None:
-    start_loss = float(rosen()[1]())
+    start_loss = float(rosen()[1]().detach())
     assert _descend(key, lambda: rosen(start=(-1.0, 1.5)), ROSENBROCK_CONVERGING[key], 3000) < 0.05 < start_loss
 
 
