@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from optimizers.runs import Hyper, flatten_runs, with_runs_axis
+from optimizers.runs import Hyper, flatten_runs, run_dot, with_runs_axis
 from optimizers.validation import check_dense, check_number
 from optimizers.wrapper import OptimizerWrapper
 
@@ -52,7 +52,7 @@ def agaw_warmup(
     if previous is None or previous.flat.shape != flat.shape:
         return lr, torch.full_like(lr, float("nan")), current
     defined = torch.minimum(current.norm, previous.norm) > NORM_THRESHOLD
-    cosine = (torch.linalg.vecdot(flat, previous.flat) / (current.norm * previous.norm)).to(lr.dtype)
+    cosine = (run_dot(flat, previous.flat) / (current.norm * previous.norm)).to(lr.dtype)
     increment = (target_lr - initial_lr) / warmup_steps * cosine.clamp(min=0) ** gamma  # 0.0**0 == 1 (spec §2.1)
     raised = torch.clamp(lr + increment, max=target_lr)
     cosine = torch.where(defined, cosine, float("nan"))

@@ -35,8 +35,12 @@ def run_rows(tensor: Tensor) -> Tensor:
 
 
 def run_dot(a: Tensor, b: Tensor) -> Tensor:
-    """<a[r], b[r]> over all elements of each run: shape [R]."""
-    return torch.linalg.vecdot(run_rows(a), run_rows(b))
+    """<a[r], b[r]> over all elements of each run: shape [R].
+
+    A batched BLAS product ([R, 1, n] @ [R, n, 1]): no temporary the size of the tensor, unlike ``vecdot``,
+    whose elementwise product doubles the memory traffic of an optimizer step.
+    """
+    return torch.bmm(run_rows(a).unsqueeze(1), run_rows(b).unsqueeze(2)).view(-1)
 
 
 def run_norm(tensor: Tensor) -> Tensor:
