@@ -148,7 +148,7 @@ def test_closure_is_evaluated_once_and_its_loss_returned(key: str) -> None:
 
     loss = optimizer.step(closure)
     assert len(calls) == 1
-    assert float(loss) == pytest.approx(5.5)
+    assert float(loss.detach()) == pytest.approx(5.5)
     assert not torch.equal(params[0].detach(), torch.tensor([1.0, 1.0], dtype=torch.float64))
 
 
