@@ -1,9 +1,13 @@
 """Time one step of each research optimizer on the seed MLP's parameters, as a ratio to torch's Adam(foreach).
 
-Every optimizer steps its own copy of the MLP 40-256-256-256-10 (8 tensors, 144k parameters) with the same
-gradients. The machine is shared and noisy, so the optimizers take turns within each round (interleaved), and each
-ratio is the median over rounds of its time over Adam's time in the same round. Torch runs on one thread by
-default: on a shared 2-core machine, multi-threaded timings of 100-microsecond kernels measure contention.
+Every optimizer steps its own copy of the MLP 40-256-256-256-10 (8 tensors, 144k parameters). As in training,
+each step sees a new gradient: the next of a few fixed sets (from different batches), copied into ``p.grad``
+outside the timed region, so only ``step()`` is timed. (A gradient that never changes would time a degenerate
+case: A2Grad's deviations would all be exactly 0, and sqrt(0) is many times slower than sqrt of a normal number
+on this CPU build.) The machine is shared and noisy, so the optimizers take turns within each round
+(interleaved), and each ratio is the median over rounds of its time over Adam's time in the same round. Torch
+runs on one thread by default: on a shared 2-core machine, multi-threaded timings of 100-microsecond kernels
+measure contention.
 Targets (issue 2): GNW-Adam, AGAW(Adam) and GAO(Adam) at most 1.5x Adam; A2Grad at most 2x Adam and faster than
 torch-optimizer's A2Grad.
 
@@ -16,6 +20,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import cache
 from itertools import pairwise
 
 import torch
@@ -26,16 +31,37 @@ from optimizers import AGAW, GAO, A2Grad, GNWAdam
 SEED_MLP = (40, 256, 256, 256, 10)
 
 
-def seed_mlp_parameters() -> list[torch.nn.Parameter]:
-    """The seed MLP's parameters with gradients from one backward pass on a random batch (same on every call)."""
+GRADIENT_SETS = 3
+
+
+def _seed_mlp() -> torch.nn.Sequential:
     torch.manual_seed(0)
     layers: list[torch.nn.Module] = []
     for fan_in, fan_out in pairwise(SEED_MLP):
         layers += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
-    model = torch.nn.Sequential(*layers[:-1])
-    x, y = torch.randn(128, SEED_MLP[0]), torch.randint(0, SEED_MLP[-1], (128,))
-    torch.nn.functional.cross_entropy(model(x), y).backward()
-    return list(model.parameters())
+    return torch.nn.Sequential(*layers[:-1])
+
+
+@cache
+def gradient_sets() -> tuple[tuple[torch.Tensor, ...], ...]:
+    """The seed MLP's gradients on ``GRADIENT_SETS`` random batches (the same on every call)."""
+    model, generator = _seed_mlp(), torch.Generator().manual_seed(1)
+    sets = []
+    for _ in range(GRADIENT_SETS):
+        x = torch.randn(128, SEED_MLP[0], generator=generator)
+        y = torch.randint(0, SEED_MLP[-1], (128,), generator=generator)
+        model.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        sets.append(tuple(p.grad.clone() for p in model.parameters()))
+    return tuple(sets)
+
+
+def seed_mlp_parameters() -> list[torch.nn.Parameter]:
+    """A fresh copy of the seed MLP's parameters (same values on every call), gradients set to the first set."""
+    params = list(_seed_mlp().parameters())
+    for p, grad in zip(params, gradient_sets()[0], strict=True):
+        p.grad = grad.clone()
+    return params
 
 
 def candidates() -> dict[str, Callable[[list[torch.nn.Parameter]], Optimizer]]:
@@ -54,10 +80,16 @@ def candidates() -> dict[str, Callable[[list[torch.nn.Parameter]], Optimizer]]:
 
 
 def time_steps(optimizer: Optimizer, steps: int) -> float:
-    start = time.perf_counter()
-    for _ in range(steps):
+    """Mean seconds per ``optimizer.step()``, each step after the next gradient set is copied in (untimed)."""
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"]]
+    sets = gradient_sets()
+    elapsed = 0.0
+    for step in range(steps):
+        torch._foreach_copy_(grads, sets[step % len(sets)])
+        start = time.perf_counter()
         optimizer.step()
-    return (time.perf_counter() - start) / steps
+        elapsed += time.perf_counter() - start
+    return elapsed / steps
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ Hyper = float | Tensor
 
 def with_runs_axis(tensors: list[Tensor]) -> list[Tensor]:
     """Views of ``tensors`` with a leading runs axis of length 1 (R = 1); in-place updates reach the originals."""
-    return [tensor.unsqueeze(0) for tensor in tensors]
+    return [torch.unsqueeze(tensor, 0) for tensor in tensors]  # the function form dispatches faster than the method
 
 
 def per_run(value: Hyper, like: Tensor) -> Hyper:
