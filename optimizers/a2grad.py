@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from optimizers.runs import Hyper, foreach_arg, per_run, run_norm, with_runs_axis
+from optimizers.runs import Hyper, foreach_arg, per_run, run_norms, with_runs_axis
 from optimizers.validation import check_choice, check_dense, check_number
 
 VARIANTS = ("uni", "inc", "exp")
@@ -99,7 +99,7 @@ def a2grad(
     torch._foreach_lerp_(avg_grads, grads, shared.mean_weight)
     deltas = torch._foreach_sub(grads, avg_grads)
     # Deviation (both libraries): tensor granularity keeps one h per tensor, from s = ||delta||^2 over the tensor.
-    roots = _run_norms(deltas) if granularity == "tensor" else deltas  # s = roots^2
+    roots = list(run_norms(deltas)) if granularity == "tensor" else deltas  # s = roots^2
     if variant == "inc":
         torch._foreach_mul_(v_ks, shared.decay)
     if exp:
@@ -159,13 +159,6 @@ def _schedule(k: int, convention: str) -> _Schedule:
     # y_{k+1} = (1 - a_{k+1}) y + a_{k+1} x_{k+1} - (1 - a_{k+1}) a_k c G with x_{k+1} = x_k - c G substituted.
     y_weight = -(a_next + (1 - a_next) * mixing_weight(k, convention))
     return _Schedule(1.0 / (k + 1), ((den - 1) / den) ** 2, den, a_next, y_weight)
-
-
-def _run_norms(tensors: list[Tensor]) -> list[Tensor]:
-    """||t[r]|| (L2 over all elements) for each tensor t and run r: shape [R] per tensor (0-d when R = 1)."""
-    if tensors[0].shape[0] == 1:  # one run: whole-tensor norms, one foreach reduction
-        return list(torch._foreach_norm(tensors))
-    return [run_norm(tensor) for tensor in tensors]
 
 
 def _broadcastable(rows: list[Tensor], like: list[Tensor]) -> list[Tensor]:

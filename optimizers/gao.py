@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from optimizers.runs import Hyper, foreach_arg, per_run, run_dot, run_rows, with_runs_axis
+from optimizers.runs import Hyper, foreach_arg, per_run, run_dots, run_norms, with_runs_axis
 from optimizers.validation import check_dense, check_probability
 from optimizers.wrapper import OptimizerWrapper
 
@@ -29,11 +29,8 @@ def gao_gate(grads: list[Tensor], emas: list[Tensor], *, beta: Hyper) -> Tensor:
     One score per tensor and run; ``beta`` is a number or a per-run [R] tensor.
     """
     torch._foreach_lerp_(emas, grads, foreach_arg(1 - beta, emas))
-    rows = [(run_rows(g), run_rows(m)) for g, m in zip(grads, emas, strict=True)]
-    dots = torch.stack([run_dot(g, m) for g, m in rows])
-    grad_norms = torch.stack([torch.linalg.vector_norm(g, dim=1) for g, _ in rows]).clamp_(min=COSINE_EPS)
-    ema_norms = torch.stack([torch.linalg.vector_norm(m, dim=1) for _, m in rows]).clamp_(min=COSINE_EPS)
-    scores = (dots / (grad_norms * ema_norms)).clamp_(0, 1)
+    norms = run_norms(grads + emas).clamp_(min=COSINE_EPS)  # [2T, R]: the gradients' norms, then the EMAs'
+    scores = (run_dots(grads, emas) / (norms[: len(grads)] * norms[len(grads) :])).clamp_(0, 1)
     torch._foreach_mul_(grads, [per_run(score, g) for score, g in zip(scores, grads, strict=True)])
     return scores
 

@@ -37,15 +37,31 @@ def run_rows(tensor: Tensor) -> Tensor:
 def run_dot(a: Tensor, b: Tensor) -> Tensor:
     """<a[r], b[r]> over all elements of each run: shape [R].
 
-    A batched BLAS product ([R, 1, n] @ [R, n, 1]): no temporary the size of the tensor, unlike ``vecdot``,
-    whose elementwise product doubles the memory traffic of an optimizer step.
+    BLAS products (a dot for one run, a batched product for several): no temporary the size of the tensor,
+    unlike ``vecdot``, whose elementwise product doubles the memory traffic of an optimizer step.
     """
-    return torch.bmm(run_rows(a).unsqueeze(1), run_rows(b).unsqueeze(2)).view(-1)
+    rows_a, rows_b = run_rows(a), run_rows(b)
+    if rows_a.shape[0] == 1:
+        return torch.dot(rows_a[0], rows_b[0]).view(1)
+    return torch.bmm(rows_a.unsqueeze(1), rows_b.unsqueeze(2)).view(-1)
 
 
 def run_norm(tensor: Tensor) -> Tensor:
     """||tensor[r]|| (L2 over all elements of each run): shape [R]."""
     return torch.linalg.vector_norm(run_rows(tensor), dim=1)
+
+
+def run_norms(tensors: list[Tensor]) -> Tensor:
+    """||t[r]|| for every tensor t and run r: shape [T, R], one foreach reduction over the per-run slices."""
+    if tensors[0].shape[0] == 1:  # one run: each tensor is its own slice (saves an unbind per tensor)
+        return torch.stack(torch._foreach_norm(tensors)).view(len(tensors), 1)
+    slices = [run_slice for tensor in tensors for run_slice in tensor.unbind(0)]
+    return torch.stack(torch._foreach_norm(slices)).view(len(tensors), -1)
+
+
+def run_dots(a: list[Tensor], b: list[Tensor]) -> Tensor:
+    """<a_i[r], b_i[r]> for every tensor pair i and run r: shape [T, R]."""
+    return torch.stack([run_dot(x, y) for x, y in zip(a, b, strict=True)])
 
 
 def global_run_norm(tensors: list[Tensor]) -> Tensor:
