@@ -10,7 +10,8 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from optimizers.runs import Hyper, foreach_arg, per_run, run_norms, with_runs_axis
-from optimizers.validation import check_choice, check_dense, check_number
+from optimizers.stepping import evaluate_closure, params_with_grad
+from optimizers.validation import check_choice, check_number
 
 VARIANTS = ("uni", "inc", "exp")
 CONVENTIONS = ("paper", "pytorch_optimizer")
@@ -240,18 +241,12 @@ class A2Grad(Optimizer):
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
         """One A2Grad step for every parameter that has a gradient; returns the closure's loss, if given."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = evaluate_closure(closure)
         groups: list[tuple[dict[str, Any], list[Tensor], list[Tensor]]] = []  # (group, params, their gradients)
         for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            grads = [p.grad for p in params]
-            for grad in grads:
-                check_dense(type(self).__name__, grad)
+            params = params_with_grad(type(self).__name__, group)
             if params:
-                groups.append((group, params, grads))
+                groups.append((group, params, [p.grad for p in params]))
         stats: dict[str, float] = {}
         h_sums: list[Tensor] = []  # per tensor: h summed over its coordinates (h itself in tensor granularity)
         c_sums: list[Tensor] = []  # the same for c

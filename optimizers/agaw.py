@@ -12,7 +12,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from optimizers.runs import Hyper, flatten_runs, run_dot, with_runs_axis
-from optimizers.validation import check_dense, check_number
+from optimizers.validation import check_number
 from optimizers.wrapper import OptimizerWrapper
 
 NORM_THRESHOLD = 1e-8
@@ -110,8 +110,6 @@ class AGAW(OptimizerWrapper):
             self.stats = {"lr": self.lr, "cosine": float("nan")}
             return
         grads = [p.grad for p in self.params_with_grad()]
-        for grad in grads:
-            check_dense(type(self).__name__, grad)
         if not grads:
             return
         lr, cosine, self._previous = agaw_warmup(

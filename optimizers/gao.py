@@ -10,7 +10,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from optimizers.runs import Hyper, foreach_arg, per_run, run_dots, run_norms, with_runs_axis
-from optimizers.validation import check_dense, check_probability
+from optimizers.validation import check_probability
 from optimizers.wrapper import OptimizerWrapper
 
 COSINE_EPS = 1e-8
@@ -59,7 +59,6 @@ class GAO(OptimizerWrapper):
         if not params:
             return
         for p in params:
-            check_dense(type(self).__name__, p.grad)
             if not self.state[p]:
                 self.state[p]["m"] = torch.zeros_like(p)  # m: EMA of the raw gradients
         scores = gao_gate(

@@ -12,7 +12,8 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from optimizers.runs import Hyper, foreach_arg, global_run_norm, with_runs_axis
-from optimizers.validation import check_dense, check_number, check_probability
+from optimizers.stepping import evaluate_closure, params_with_grad
+from optimizers.validation import check_number, check_probability
 
 
 def gnw_adam(
@@ -99,16 +100,11 @@ class GNWAdam(Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        groups = [(group, [p for p in group["params"] if p.grad is not None]) for group in self.param_groups]
+        loss = evaluate_closure(closure)
+        groups = [(group, params_with_grad(type(self).__name__, group)) for group in self.param_groups]
         all_grads = [p.grad for _, params in groups for p in params]
         if not all_grads:
             return loss
-        for grad in all_grads:
-            check_dense(type(self).__name__, grad)
         # N_t is global: measure it over every group before any parameter moves.
         grad_norm = global_run_norm(with_runs_axis(all_grads))
         for group, params in groups:

@@ -14,6 +14,8 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
+from optimizers.stepping import evaluate_closure, params_with_grad
+
 
 class OptimizerWrapper(Optimizer):
     """Base class for wrappers: shared param groups, nested state, closure evaluated before the wrapper's rule.
@@ -49,10 +51,7 @@ class OptimizerWrapper(Optimizer):
 
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
         """Evaluate ``closure`` first (so the rule sees fresh gradients), apply the rule, then the base step."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = evaluate_closure(closure)
         with torch.no_grad():
             self._before_base_step()
         self.base.step()
@@ -73,5 +72,5 @@ class OptimizerWrapper(Optimizer):
         self._load_extra_state(state_dict["extra"])
 
     def params_with_grad(self) -> list[torch.Tensor]:
-        """Every parameter that has a gradient, in param-group order (deterministic)."""
-        return [p for group in self.param_groups for p in group["params"] if p.grad is not None]
+        """Every parameter that has a gradient, in param-group order (deterministic); sparse ones are refused."""
+        return [p for group in self.param_groups for p in params_with_grad(type(self).__name__, group)]

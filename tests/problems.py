@@ -40,6 +40,22 @@ def lsq(dtype: torch.dtype = torch.float64) -> Problem:
 PROBLEMS = {"quad": quad, "rosen": rosen, "lsq": lsq}
 
 
+def mlp(
+    seed: int = 0, sizes: tuple[int, int, int] = (4, 8, 3), activation: type[torch.nn.Module] = torch.nn.ReLU
+) -> tuple[torch.nn.Module, Tensor, Tensor]:
+    """A small float64 multi-tensor model with fixed random weights and a regression batch (x, y)."""
+    generator = torch.Generator().manual_seed(seed)
+    fan_in, hidden, fan_out = sizes
+    model = torch.nn.Sequential(torch.nn.Linear(fan_in, hidden), activation(), torch.nn.Linear(hidden, fan_out))
+    model = model.double()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator, dtype=torch.float64) * 0.5)
+    x = torch.randn(4 * fan_in, fan_in, generator=generator, dtype=torch.float64)
+    y = torch.randn(4 * fan_in, fan_out, generator=generator, dtype=torch.float64)
+    return model, x, y
+
+
 def flat(params: list[Tensor]) -> list[float]:
     """The parameters flattened in order, as the reference tables report them."""
     return torch.cat([p.detach().reshape(-1) for p in params]).tolist()

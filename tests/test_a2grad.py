@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import copy
-import json
 import math
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import torch
 from torch import Tensor
 
 from optimizers.a2grad import A2Grad, a2grad
+from tests.problems import reference as _reference
 
-REFERENCE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "spec" / "reference"
 VARIANTS = ("uni", "inc", "exp")
 CONVENTIONS = ("paper", "pytorch_optimizer")
 GRANULARITIES = ("tensor", "coordinate")
@@ -32,13 +30,6 @@ SURFACES = {
 }
 
 Loss = Callable[[list[Tensor]], Tensor]
-
-
-def _reference(name: str) -> dict:
-    path = REFERENCE_DIR / name
-    if not path.is_file():
-        pytest.skip(f"A2Grad reference trajectories not found at {path} (shared/spec/reference beside the repo)")
-    return json.loads(path.read_text())
 
 
 def _assert_rows(actual: list[list[float]], expected: list[list[float]], tolerance: tuple[float, float]) -> None:

@@ -9,6 +9,7 @@ import torch
 from torch.optim.lr_scheduler import StepLR
 
 from optimizers import REGISTRY
+from tests.problems import mlp as _mlp
 from tests.problems import quad, rosen
 
 KEYS = list(REGISTRY)
@@ -38,17 +39,6 @@ ROSENBROCK_CONVERGING = {
     "agaw": {"target_lr": 0.02, "warmup_steps": 50},
     "gao": {"lr": 0.02, "beta": 0.5},
 }
-
-
-def _mlp(seed: int = 0) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
-    generator = torch.Generator().manual_seed(seed)
-    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3)).double()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=generator, dtype=torch.float64) * 0.5)
-    x = torch.randn(16, 4, generator=generator, dtype=torch.float64)
-    y = torch.randn(16, 3, generator=generator, dtype=torch.float64)
-    return model, x, y
 
 
 def _train(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x, y, steps: int, start: int = 0) -> None:

@@ -9,7 +9,7 @@ import torch
 from torch.optim import SGD, Adam
 
 from optimizers import AGAW, GAO, GNWAdam, get
-from tests.problems import PROBLEMS, assert_close_to_reference, flat, reference
+from tests.problems import PROBLEMS, assert_close_to_reference, flat, mlp, reference
 
 
 def _run(optimizer: torch.optim.Optimizer, params, loss_fn, steps: int):
@@ -73,14 +73,7 @@ def test_gao_matches_reference(key: str) -> None:
 
 
 def _mlp_with_data(seed: int = 0) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
-    generator = torch.Generator().manual_seed(seed)
-    model = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3)).double()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=generator, dtype=torch.float64) * 0.5)
-    x = torch.randn(32, 5, generator=generator, dtype=torch.float64)
-    y = torch.randn(32, 3, generator=generator, dtype=torch.float64)
-    return model, x, y
+    return mlp(seed, sizes=(5, 16, 3), activation=torch.nn.Tanh)
 
 
 @pytest.mark.parametrize("weight_decay", [0.0, 0.05])
