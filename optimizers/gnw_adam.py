@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from optimizers.runs import Hyper, foreach_arg, global_run_norm, with_runs_axis
+from optimizers.runs import Hyper, foreach_arg, global_run_norm, is_zero, with_runs_axis
 from optimizers.stepping import evaluate_closure, params_with_grad
 from optimizers.validation import check_number, check_probability
 
@@ -46,7 +46,7 @@ def gnw_adam(
     """
     if grad_norm is None:
         grad_norm = global_run_norm(grads)
-    if not _is_zero(weight_decay):
+    if not is_zero(weight_decay):
         grads = torch._foreach_add(grads, torch._foreach_mul(params, foreach_arg(weight_decay, params)))
     torch._foreach_lerp_(exp_avgs, grads, foreach_arg(1 - beta1, exp_avgs))
     torch._foreach_lerp_(exp_avg_sqs, torch._foreach_mul(grads, grads), foreach_arg(1 - beta2, exp_avg_sqs))
@@ -58,11 +58,6 @@ def gnw_adam(
     torch._foreach_mul_(update, foreach_arg([step_sizes[t] for t in steps], update))
     torch._foreach_add_(params, update)
     return grad_norm
-
-
-def _is_zero(value: Hyper) -> bool:
-    """True when a hyperparameter is 0 for every run (so its term can be skipped)."""
-    return bool((value == 0).all()) if isinstance(value, Tensor) else value == 0
 
 
 class GNWAdam(Optimizer):

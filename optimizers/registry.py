@@ -17,10 +17,13 @@ from torch.optim.lr_scheduler import LinearLR
 
 from optimizers.a2grad import A2Grad
 from optimizers.agaw import AGAW
+from optimizers.autosgm import AutoSGM
+from optimizers.autosgm_maths import NUMERATORS
 from optimizers.gao import GAO
 from optimizers.gnw_adam import GNWAdam
 from optimizers.scheduled import Scheduled
 from optimizers.validation import check_choice, check_number
+from optimizers.windows import SHAPES, WindowConfig, check_window
 
 HyperValue = float | int | str
 
@@ -139,6 +142,24 @@ def _linear_warmup(params: Iterable[Any], lr: float, beta1: float, beta2: float,
     """Adam whose lr rises linearly from lr / W at step 1 to lr at step W (torch's ``LinearLR``), then stays."""
     adam = Adam(params, lr=lr, betas=(beta1, beta2))
     return Scheduled(adam, LinearLR(adam, start_factor=1 / warmup_steps, total_iters=max(warmup_steps - 1, 1)))
+
+
+_AUTOSGM_WINDOW = {"rcm": "window", "x": "window_min", "n": "window_order", "m": "window_mode", "spe": "window_steps",
+                   "e": "window_flat"}
+"""The registry field behind each window setting, so an invalid one is refused under the name the user set."""
+
+
+def _autosgm(params: Iterable[Any], *, lr: float, beta: float, gamma: float, beta_a: float, beta_n: float, eta: float,
+             debias: str, adaptive: str, numerator: str, window: str, window_steps: int, window_min: float,
+             window_order: float, window_mode: str, window_flat: float, weight_decay: float, decay: str,
+             eps: float) -> Optimizer:
+    """AutoSGM from readable fields (its tuples stay the Python API): one window of ``window_steps`` iterations."""
+    rc_cfg = check_window("AutoSGM", WindowConfig(SHAPES.index(window), 0, window_min, window_order,
+                                                  int(window_mode == "half"), 1, window_steps, 1, window_flat),
+                          _AUTOSGM_WINDOW)
+    return AutoSGM(params, (adaptive == "true", lr, NUMERATORS.index(numerator)),
+                   (beta_n, beta_a, beta, gamma, eta, {"true": True, "false": False}.get(debias, debias)), rc_cfg,
+                   (weight_decay, int(decay == "decoupled")), (eps, False))
 
 
 _ENTRIES = (
@@ -262,6 +283,42 @@ _ENTRIES = (
             _lr(1e-3, "Learning rate of the wrapped optimizer."),
             HyperParam("beta", 0.99, "Decay of the gradient EMA the gate compares against.", low=0.0, high=0.999),
             _BASE,
+        ),
+        research=True,
+    ),
+    OptimizerInfo(
+        "autosgm",
+        "AutoSGM",
+        "Gradient through a lowpass filter (pole beta, zero gamma), stepped by mu F_t a_t / d_t: oracle times window.",
+        _autosgm,
+        (
+            _lr(1e-3, "Trust-region constant mu: the rate before the oracle a_t / d_t and the window F_t."),
+            HyperParam("beta", 0.9, "Pole of the smoothing filter (the momentum).", low=0.0, high=0.999),
+            HyperParam("gamma", 0.5528, "Zero of the smoothing filter: 0 heavy ball, beta / (1 + beta) Nesterov.",
+                       low=-0.9, high=0.99),
+            HyperParam("beta_a", 0.999, "Pole of the moment EMA of g^2 behind d_t (Adam's beta2).", low=0.9,
+                       high=0.9999),
+            HyperParam("beta_n", 0.9999, "Pole of the numerator estimators' EMAs.", low=0.99, high=0.99999),
+            HyperParam("eta", 0.0, "Input gain of the filter and the moment; 0 means 1 - pole (unit DC gain).",
+                       low=0.0, high=1.0),
+            HyperParam("debias", "true", "Bias correction: the seed's 1 / (1 - beta^t), none, or the exact step "
+                       "response.", choices=("true", "false", "exact")),
+            HyperParam("adaptive", "true", "true: the ratio oracle a_t / d_t; false: the constant rate mu (aoptlr).",
+                       choices=("true", "false")),
+            HyperParam("numerator", "unity", "The oracle's numerator a_t (num_lrc 0-4).", choices=NUMERATORS),
+            HyperParam("window", "cosine", "Shape of the learning-rate window F_t (rcm 0-6).", choices=SHAPES),
+            HyperParam("window_steps", 1000, "Window length in steps, then a restart.", low=2, high=100000, log=True),
+            HyperParam("window_min", 0.0, "Fraction x the window falls to.", low=0.0, high=0.5),
+            HyperParam("window_order", 2.0, "Shape parameter n: order, steepness, or beta_exp's base (in (0, 1)).",
+                       low=0.05, high=10.0, log=True),
+            HyperParam("window_mode", "half", "half: fall from 1 to x; full: rise from x to 1, then fall.",
+                       choices=("half", "full")),
+            HyperParam("window_flat", 0.0, "Flat-top fraction e: the window holds 1 for this share first.", low=0.0,
+                       high=0.9),
+            HyperParam("weight_decay", 0.0, "Decay constant rho.", low=0.0, high=0.1),
+            HyperParam("decay", "coupled", "coupled: rho w joins the gradient; decoupled: it joins the step (AdamW).",
+                       choices=("coupled", "decoupled")),
+            HyperParam("eps", 1e-8, "Numerical floor added to d_t.", low=1e-12, high=1e-4, log=True),
         ),
         research=True,
     ),

@@ -15,6 +15,11 @@ Hyper = float | Tensor
 """A hyperparameter: one value for all runs, or a tensor of shape [R] with one value per run."""
 
 
+def is_zero(value: Hyper) -> bool:
+    """True when a hyperparameter is 0 for every run (so its term can be skipped)."""
+    return bool((value == 0).all()) if isinstance(value, Tensor) else value == 0
+
+
 def with_runs_axis(tensors: list[Tensor]) -> list[Tensor]:
     """Views of ``tensors`` with a leading runs axis of length 1 (R = 1); in-place updates reach the originals."""
     return [torch.unsqueeze(tensor, 0) for tensor in tensors]  # the function form dispatches faster than the method

@@ -26,6 +26,7 @@ CONVERGING = {
     "a2grad": {"beta": 1.0, "lips": 10.0},
     "agaw": {"target_lr": 0.05, "warmup_steps": 20},
     "gao": {"lr": 0.05, "beta": 0.9},
+    "autosgm": {"lr": 0.05},
 }
 ROSENBROCK_CONVERGING = {
     "sgd": {"lr": 1e-3},
@@ -38,6 +39,7 @@ ROSENBROCK_CONVERGING = {
     "a2grad": {"beta": 1.0, "lips": 200.0},
     "agaw": {"target_lr": 0.02, "warmup_steps": 50},
     "gao": {"lr": 0.02, "beta": 0.5},
+    "autosgm": {"lr": 0.02},
 }
 
 

@@ -7,7 +7,7 @@ import torch
 
 from optimizers import REGISTRY, get
 
-RESEARCH = {"gnw_adam", "a2grad", "agaw", "gao"}
+RESEARCH = {"gnw_adam", "a2grad", "agaw", "gao", "autosgm"}
 BASELINES = {"sgd", "momentum", "nesterov", "adam", "adamw", "adam_warmup"}
 
 
