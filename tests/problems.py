@@ -40,6 +40,20 @@ def lsq(dtype: torch.dtype = torch.float64) -> Problem:
 PROBLEMS = {"quad": quad, "rosen": rosen, "lsq": lsq}
 
 
+def counting_closure(optimizer: torch.optim.Optimizer, loss_fn: Callable[[], Tensor]) -> tuple[Callable, list[int]]:
+    """A closure that recomputes gradients (zero, loss, backward) and returns the loss, and the list it counts in."""
+    calls: list[int] = []
+
+    def closure() -> Tensor:
+        calls.append(1)
+        optimizer.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        return loss
+
+    return closure, calls
+
+
 def mlp(
     seed: int = 0, sizes: tuple[int, int, int] = (4, 8, 3), activation: type[torch.nn.Module] = torch.nn.ReLU
 ) -> tuple[torch.nn.Module, Tensor, Tensor]:

@@ -9,8 +9,8 @@ import torch
 from torch.optim.lr_scheduler import StepLR
 
 from optimizers import REGISTRY
+from tests.problems import counting_closure, quad, rosen
 from tests.problems import mlp as _mlp
-from tests.problems import quad, rosen
 
 KEYS = list(REGISTRY)
 
@@ -129,15 +129,7 @@ def test_parameters_without_gradient_are_left_alone(key: str) -> None:
 def test_closure_is_evaluated_once_and_its_loss_returned(key: str) -> None:
     params, loss_fn = quad()
     optimizer = REGISTRY[key].build(params, **CONVERGING[key])
-    calls = []
-
-    def closure() -> torch.Tensor:
-        calls.append(1)
-        optimizer.zero_grad()
-        loss = loss_fn()
-        loss.backward()
-        return loss
-
+    closure, calls = counting_closure(optimizer, loss_fn)
     loss = optimizer.step(closure)
     assert len(calls) == 1
     assert float(loss.detach()) == pytest.approx(5.5)

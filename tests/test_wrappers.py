@@ -9,7 +9,7 @@ import torch
 from torch.optim import SGD, Adam
 
 from optimizers import AGAW, GAO, GNWAdam, get
-from tests.problems import PROBLEMS, assert_close_to_reference, flat, mlp, reference
+from tests.problems import PROBLEMS, assert_close_to_reference, counting_closure, flat, mlp, reference
 
 
 def _run(optimizer: torch.optim.Optimizer, params, loss_fn, steps: int):
@@ -138,15 +138,7 @@ def test_agaw_negative_alignment_stalls_and_keeps_group_ratios() -> None:
 def test_agaw_evaluates_closure_before_measuring_alignment() -> None:
     params, loss_fn = PROBLEMS["quad"]()
     optimizer = AGAW(Adam(params), target_lr=0.1, initial_lr=1e-7, warmup_steps=10)
-    calls = []
-
-    def closure() -> torch.Tensor:
-        calls.append(1)
-        optimizer.zero_grad()
-        loss = loss_fn()
-        loss.backward()
-        return loss
-
+    closure, calls = counting_closure(optimizer, loss_fn)
     optimizer.step(closure)
     optimizer.step(closure)
     assert len(calls) == 2
