@@ -37,13 +37,13 @@ def check_number(
 
     NaN, infinities and booleans are always refused; ``integer=True`` also refuses non-integral values.
     """
-    kind = "integer" if integer else "finite number"
+    kind = "an integer" if integer else "a finite number"
     valid = _range_text(name, low, high, low_open, high_open)
     if isinstance(value, Tensor) and value.numel() == 1:
         value = value.item()
     is_number = isinstance(value, Real) and not isinstance(value, bool)
     if not is_number or not math.isfinite(float(value)) or (integer and float(value) != int(value)):
-        raise ValueError(f"{owner}: invalid {name}={value!r}; expected a {kind} with {valid}")
+        raise ValueError(f"{owner}: invalid {name}={value!r}; expected {kind} with {valid}")
     number = float(value)
     too_low = low is not None and (number <= low if low_open else number < low)
     too_high = high is not None and (number >= high if high_open else number > high)
