@@ -128,7 +128,7 @@ def test_window_at_equals_the_vectorised_window() -> None:
         ({"e": 1.0}, r"invalid e=1.0"),
         ({"m": 2}, r"invalid m=2"),
         ({"tau": 1, "spe": 1}, r"tau \* spe >= 2"),
-        ({"spe": 2.5}, r"invalid spe=2.5; expected a integer"),
+        ({"spe": 2.5}, r"invalid spe=2.5; expected an integer"),
     ],
 )
 def test_bad_windows_are_refused_with_the_field(fields: dict, message: str) -> None:
