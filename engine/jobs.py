@@ -1,0 +1,369 @@
+"""Background comparisons: one job manager per server process runs them off the caller's thread; pages poll it.
+
+A job is one ``ComparisonSpec``: ``submit`` returns its id (a stable URL-safe string, so a page reload re-attaches
+by id), ``poll`` returns a ``JobStatus`` snapshot and never blocks, ``cancel`` stops it cooperatively (the runner
+polls ``should_stop`` every step, so it takes effect well within a second). States: ``queued`` (waiting for a
+worker slot), ``running``, ``finished``, ``cancelled``, ``failed`` (an exception in the run: its message is kept,
+the manager goes on). Every run that ends is written to the store as it ends (``engine.store``), so a reload or a
+restart loses nothing: ``poll`` of an id this process does not know restores the job from the store.
+
+Bounds: at most ``max_jobs`` unfinished jobs per process and ``max_per_session`` per session (``submit`` raises
+``Busy`` naming the limit); at most ``max_running`` compute at once (the others wait, ``queued``); per job the latest
+progress, the results so far and the last ``max_events`` progress events. A reaper (on every call and on a daemon
+timer) cancels and drops the jobs that nobody has polled for ``idle_timeout`` seconds.
+
+Threads or processes, measured on a 2-core machine with a stand-in MNIST-1D job (the seed MLP, 600 Adam steps of
+batch 128): 0.84 s alone; 2.7-2.9 s in a thread beside a busy Python thread (a Streamlit script rerunning a page),
+as the two share the GIL; 1.2 s in a spawn process, plus 2.1 s to start it and import torch. Two spawn processes
+with torch's default thread count (every core each) took 131 s from oversubscription, 1.2 s each with one thread,
+so a worker process gets ``cores // max_running`` torch threads. Hence ``mode="auto"``: MNIST-1D (seconds to
+minutes a job, where 2 s of start-up is small and a responsive server matters) in a spawn process, the 2-D surfaces
+(milliseconds a run) in threads. Workers never call ``st.*``: the engine never imports streamlit.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import secrets
+import threading
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from engine import store
+from engine.device import usable_cores
+from engine.spec import MNIST1D, ComparisonSpec
+from optimizers.validation import check_choice, check_number
+
+if TYPE_CHECKING:
+    from engine.runner import Progress, RunResult
+
+logger = logging.getLogger(__name__)
+
+RunFunction = Callable[..., "list[RunResult]"]
+"""``run_comparison``'s signature: ``run(spec, *, on_progress, should_stop, on_result)``."""
+
+STATES = ("queued", "running", "finished", "cancelled", "failed")
+ENDED = ("finished", "cancelled", "failed")
+TERMINATE_AFTER = 5.0  # seconds a worker process may ignore a cancel before it is terminated
+
+
+class Busy(RuntimeError):
+    """``submit`` past a limit on concurrent jobs; the message names the limit."""
+
+
+class UnknownJob(KeyError):
+    """No job with this id: never submitted, dropped by the reaper, or lost in a restart before any run ended."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown job"
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A snapshot of one job. ``progress`` is the latest report (None before the first); ``results`` the runs that
+    have ended, in order; ``events`` the last progress reports; ``restored`` is True for a job read back from the
+    store (after a restart), whose ``state`` is ``finished`` if all its runs were saved, else ``cancelled``."""
+
+    job_id: str
+    state: str
+    spec: ComparisonSpec
+    session: str
+    progress: Progress | None
+    results: tuple[RunResult, ...]
+    events: tuple[Progress, ...]
+    error: str | None
+    runs_total: int
+    submitted_at: float
+    ended_at: float | None
+    restored: bool = False
+
+    @property
+    def done(self) -> bool:
+        return self.state in ENDED
+
+
+@dataclass
+class _Job:
+    job_id: str
+    spec: ComparisonSpec
+    session: str
+    process: bool
+    max_events: int
+    state: str = "queued"
+    progress: Any = None
+    results: list[Any] = field(default_factory=list)
+    events: deque[Any] = field(init=False)
+    error: str | None = None
+    submitted_at: float = field(default_factory=time.time)
+    ended_at: float | None = None
+    last_poll: float = field(default_factory=time.monotonic)
+    stop: Any = field(default_factory=threading.Event)
+    restored: bool = False
+
+    def __post_init__(self) -> None:
+        self.events = deque(maxlen=self.max_events)
+
+
+class JobManager:
+    """Runs comparisons in the background; see the module docstring. Thread-safe.
+
+    Args:
+        run: the run function (default ``engine.runner.run_comparison``); tests inject a fake.
+        max_jobs, max_per_session: unfinished (queued or running) jobs allowed per process and per session.
+        max_running: jobs computing at once (default: the usable cores).
+        idle_timeout: seconds without a ``poll`` after which the reaper cancels and drops a job.
+        reap_interval: seconds between the daemon reaper's passes (it also runs on every call).
+        mode: ``"auto"`` (MNIST-1D with the default runner in a spawn process, the rest in threads), ``"thread"``
+            or ``"process"`` (``run`` must then be a module-level function, as spawn pickles it by name).
+        save: write each run to the store as it ends, and restore unknown ids from it.
+        max_events: progress events kept per job.
+    """
+
+    def __init__(self, run: RunFunction | None = None, *, max_jobs: int = 8, max_per_session: int = 2,
+                 max_running: int | None = None, idle_timeout: float = 900.0, reap_interval: float = 30.0,
+                 mode: str = "auto", save: bool = True, max_events: int = 256) -> None:
+        self._default_run = run is None
+        self._run = run
+        self.max_jobs = check_number("JobManager", "max_jobs", max_jobs, low=1, integer=True)
+        self.max_per_session = check_number("JobManager", "max_per_session", max_per_session, low=1, integer=True)
+        self.max_running = check_number("JobManager", "max_running", max_running or usable_cores(), low=1,
+                                        integer=True)
+        self.idle_timeout = check_number("JobManager", "idle_timeout", idle_timeout, low=0.0, low_open=True)
+        self.reap_interval = check_number("JobManager", "reap_interval", reap_interval, low=0.0, low_open=True)
+        self.mode = check_choice("JobManager", "mode", mode, ("auto", "thread", "process"))
+        self.max_events = check_number("JobManager", "max_events", max_events, low=1, integer=True)
+        self.save = save
+        self._jobs: dict[str, _Job] = {}
+        self._lock = threading.Lock()
+        self._slots = threading.Semaphore(self.max_running)
+        self._closed = threading.Event()
+        self._reaper: threading.Thread | None = None
+
+    # --- the API pages call -------------------------------------------------------------------------------------
+
+    def submit(self, spec: ComparisonSpec, *, session: str = "") -> str:
+        """Start ``spec`` in the background and return the job's id; ``Busy`` past a limit."""
+        self.reap()
+        with self._lock:
+            active = [job for job in self._jobs.values() if job.state not in ENDED]
+            if len(active) >= self.max_jobs:
+                raise Busy(f"jobs: {len(active)} jobs are already running on this server (limit max_jobs="
+                           f"{self.max_jobs}); wait for one to finish or cancel one")
+            mine = [job for job in active if job.session == session]
+            if len(mine) >= self.max_per_session:
+                raise Busy(f"jobs: this session already has {len(mine)} jobs running (limit max_per_session="
+                           f"{self.max_per_session}); wait for one to finish or cancel one")
+            process = self.mode == "process" or (self.mode == "auto" and self._default_run and spec.task == MNIST1D)
+            job = _Job(secrets.token_urlsafe(9), spec, session, process, self.max_events)
+            if process:
+                job.stop = _context().Event()
+            self._jobs[job.job_id] = job
+        threading.Thread(target=self._work, args=(job,), name=f"optiscope-job-{job.job_id}", daemon=True).start()
+        self._start_reaper()
+        return job.job_id
+
+    def poll(self, job_id: str) -> JobStatus:
+        """A snapshot of job ``job_id``; polling keeps it alive. An id this process does not know is restored from
+        the store when runs of it were saved; otherwise ``UnknownJob``."""
+        self.reap()
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is not None:
+                job.last_poll = time.monotonic()
+                return self._snapshot(job)
+        return self._restore(job_id)
+
+    def cancel(self, job_id: str) -> bool:
+        """Ask job ``job_id`` to stop (it ends ``cancelled`` within a second); False if it had already ended."""
+        self.reap()
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                raise UnknownJob(f"jobs: no job {job_id!r} (finished long ago and dropped, or never submitted)")
+            job.last_poll = time.monotonic()
+            if job.state in ENDED:
+                return False
+            job.stop.set()
+            return True
+
+    def jobs(self, session: str | None = None) -> list[JobStatus]:
+        """Snapshots of every job (of ``session`` when given), oldest first; this does not keep them alive."""
+        self.reap()
+        with self._lock:
+            return [self._snapshot(job) for job in self._jobs.values() if session is None or job.session == session]
+
+    def reap(self) -> list[str]:
+        """Cancel and drop the jobs not polled for ``idle_timeout`` seconds; return their ids."""
+        deadline = time.monotonic() - self.idle_timeout
+        with self._lock:
+            idle = [job for job in self._jobs.values() if job.last_poll < deadline]
+            for job in idle:
+                job.stop.set()
+                del self._jobs[job.job_id]
+        for job in idle:
+            logger.info("jobs: dropped job %s (not polled for %.0f s)", job.job_id, self.idle_timeout)
+        return [job.job_id for job in idle]
+
+    def shutdown(self) -> None:
+        """Cancel every job and stop the reaper (tests; a server simply exits)."""
+        self._closed.set()
+        with self._lock:
+            for job in self._jobs.values():
+                job.stop.set()
+
+    # --- workers ------------------------------------------------------------------------------------------------
+
+    def _work(self, job: _Job) -> None:
+        """A job's thread: wait for a slot, run (here or in a process), record the outcome; never raises."""
+        while not self._slots.acquire(timeout=0.05):
+            if job.stop.is_set():
+                self._end(job, "cancelled")
+                return
+        try:
+            if job.stop.is_set():
+                self._end(job, "cancelled")
+                return
+            with self._lock:
+                job.state = "running"
+            if job.process:
+                self._run_process(job)
+            else:
+                self._resolve_run()(job.spec, on_progress=lambda p: self._on_progress(job, p),
+                                    should_stop=job.stop.is_set, on_result=lambda r: self._on_result(job, r))
+        except Exception as error:  # a failing run fails its job, never the manager
+            logger.exception("jobs: job %s failed", job.job_id)
+            self._end(job, "failed", f"{type(error).__name__}: {error}")
+        else:
+            incomplete = len(job.results) < len(job.spec.runs()) or any(r.status == "cancelled" for r in job.results)
+            self._end(job, "cancelled" if job.stop.is_set() and incomplete else "finished")
+        finally:
+            self._slots.release()
+
+    def _resolve_run(self) -> RunFunction:
+        if self._run is None:
+            from engine.runner import run_comparison
+
+            self._run = run_comparison
+        return self._run
+
+    def _run_process(self, job: _Job) -> None:
+        """Run the job in a spawn process; relay its progress and results; raise its error here."""
+        from engine.runner import Progress, RunResult
+
+        context = _context()
+        messages = context.Queue()
+        threads = max(1, usable_cores() // self.max_running)
+        process = context.Process(target=_process_main, name=f"optiscope-job-{job.job_id}", daemon=True,
+                                  args=(self._resolve_run(), job.spec.to_json(), messages, job.stop, threads))
+        process.start()
+        stopped_at: float | None = None
+        try:
+            while True:
+                try:
+                    kind, payload = messages.get(timeout=0.05)
+                except queue.Empty:
+                    if stopped_at is None and job.stop.is_set():
+                        stopped_at = time.monotonic()
+                    if stopped_at is not None and time.monotonic() - stopped_at > TERMINATE_AFTER:
+                        process.terminate()
+                        return
+                    if not process.is_alive() and messages.empty():
+                        raise RuntimeError(f"the worker process exited with code {process.exitcode}") from None
+                    continue
+                if kind == "progress":
+                    self._on_progress(job, Progress(**payload))
+                elif kind == "result":
+                    self._on_result(job, RunResult.from_dict(payload))
+                elif kind == "error":
+                    raise RuntimeError(payload)
+                else:
+                    return
+        finally:
+            process.join(timeout=TERMINATE_AFTER)
+            if process.is_alive():
+                process.terminate()
+            messages.close()
+
+    def _on_progress(self, job: _Job, progress: Progress) -> None:
+        with self._lock:
+            job.progress = progress
+            job.events.append(progress)
+
+    def _on_result(self, job: _Job, result: RunResult) -> None:
+        with self._lock:
+            job.results.append(result)
+        if self.save:
+            try:
+                store.save(result, job_id=job.job_id, comparison=job.spec)
+            except OSError as error:
+                warnings.warn(f"jobs: could not save a run of job {job.job_id} ({error})", RuntimeWarning,
+                              stacklevel=2)
+
+    def _end(self, job: _Job, state: str, error: str | None = None) -> None:
+        with self._lock:
+            job.state, job.error, job.ended_at = state, error, time.time()
+
+    def _snapshot(self, job: _Job) -> JobStatus:
+        return JobStatus(job.job_id, job.state, job.spec, job.session, job.progress, tuple(job.results),
+                         tuple(job.events), job.error, len(job.spec.runs()), job.submitted_at, job.ended_at,
+                         job.restored)
+
+    def _restore(self, job_id: str) -> JobStatus:
+        """A job of an earlier server process, from its saved runs; it joins this manager's table (and its reaper)."""
+        comparison, results = store.load_job(job_id) if self.save else (None, [])
+        if not results or comparison is None:
+            raise UnknownJob(f"jobs: no job {job_id!r} (not polled for a while and dropped, or never submitted)")
+        complete = len(results) == len(comparison.runs()) and all(r.status != "cancelled" for r in results)
+        job = _Job(job_id, comparison, "", False, self.max_events, state="finished" if complete else "cancelled",
+                   results=list(results), ended_at=time.time(), restored=True)
+        with self._lock:
+            return self._snapshot(self._jobs.setdefault(job_id, job))
+
+    def _start_reaper(self) -> None:
+        with self._lock:
+            if self._reaper is not None:
+                return
+            self._reaper = threading.Thread(target=self._reap_forever, name="optiscope-job-reaper", daemon=True)
+        self._reaper.start()
+
+    def _reap_forever(self) -> None:
+        while not self._closed.wait(self.reap_interval):
+            self.reap()
+
+
+def _context() -> multiprocessing.context.SpawnContext:
+    return multiprocessing.get_context("spawn")
+
+
+def _process_main(run: RunFunction, spec_json: str, messages: Any, stop: Any, threads: int) -> None:
+    """A worker process: run the comparison with ``threads`` torch threads, sending progress, results and the end
+    (``("done", None)`` or ``("error", message)``) through ``messages``."""
+    os.environ["OPTISCOPE_THREADS"] = str(threads)
+    try:
+        spec = ComparisonSpec.from_json(spec_json)
+        run(spec, on_progress=lambda p: messages.put(("progress", asdict(p))), should_stop=stop.is_set,
+            on_result=lambda r: messages.put(("result", r.to_dict())))
+    except Exception as error:
+        messages.put(("error", f"{type(error).__name__}: {error}"))
+    else:
+        messages.put(("done", None))
+
+
+_MANAGER: JobManager | None = None
+_MANAGER_LOCK = threading.Lock()
+
+
+def get_manager() -> JobManager:
+    """The job manager of this server process (created on first use)."""
+    global _MANAGER
+    with _MANAGER_LOCK:
+        if _MANAGER is None:
+            _MANAGER = JobManager()
+        return _MANAGER

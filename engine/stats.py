@@ -1,0 +1,60 @@
+"""Mean and 95% confidence interval over seeds (Student t), for the CLI table, the app and the sweeps."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from scipy import stats
+
+from optimizers.validation import check_number
+
+
+@dataclass(frozen=True)
+class MeanCI:
+    """``mean`` of ``n`` values and the half-width of its confidence interval: ``mean ± half_width``.
+
+    ``half_width`` is NaN for n = 1 (one seed says nothing about the spread); ``mean`` is NaN for n = 0.
+    """
+
+    mean: float
+    half_width: float
+    n: int
+    confidence: float = 0.95
+
+    @property
+    def low(self) -> float:
+        return self.mean - self.half_width
+
+    @property
+    def high(self) -> float:
+        return self.mean + self.half_width
+
+    def __str__(self) -> str:
+        """``"0.8123 ± 0.0150"``; ``"0.8123"`` when the interval is undefined; ``"-"`` without values."""
+        if self.n == 0:
+            return "-"
+        if math.isnan(self.half_width):
+            return f"{self.mean:.4g}"
+        return f"{self.mean:.4g} ± {self.half_width:.2g}"
+
+
+def mean_ci(values: Iterable[float], confidence: float = 0.95) -> MeanCI:
+    """Mean and Student-t confidence interval of ``values`` (e.g. one metric over seeds).
+
+    half_width = t_{(1 + confidence) / 2, n - 1} * s / sqrt(n), with s the sample standard deviation (ddof 1).
+    Non-finite values (a diverged run's NaN or inf loss) are left out, so ``n`` counts the finite ones; report
+    divergences separately (the CLI's table has a column for them).
+    """
+    check_number("mean_ci", "confidence", confidence, low=0.0, high=1.0, low_open=True, high_open=True)
+    finite = [float(value) for value in values if math.isfinite(float(value))]
+    n = len(finite)
+    if n == 0:
+        return MeanCI(math.nan, math.nan, 0, confidence)
+    mean = math.fsum(finite) / n
+    if n == 1:
+        return MeanCI(mean, math.nan, 1, confidence)
+    variance = math.fsum((value - mean) ** 2 for value in finite) / (n - 1)
+    half_width = float(stats.t.ppf((1 + confidence) / 2, n - 1)) * math.sqrt(variance / n)
+    return MeanCI(mean, half_width, n, confidence)

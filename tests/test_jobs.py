@@ -1,0 +1,228 @@
+"""engine.jobs: background comparisons with progress, cancel, limits, a reaper, failures, and runs saved as they end.
+
+A fake run function (fast, controllable through events) stands in for the runner, except in the two integration
+tests at the end (a tiny real 2-D comparison in a thread, and one in a spawn process, cancelled).
+"""
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from engine import store
+from engine.jobs import Busy, JobManager, JobStatus, UnknownJob
+from engine.runner import Progress, RunResult
+from engine.spec import ComparisonSpec, OptimizerChoice
+
+SPEC = ComparisonSpec("rosenbrock", (OptimizerChoice.parse("sgd"), OptimizerChoice.parse("adam:lr=0.01")),
+                      seeds=(0, 1), steps=5)
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("OPTISCOPE_HOME", str(tmp_path))
+    return tmp_path
+
+
+def fake_run(step_seconds: float = 0.001, gate: threading.Event | None = None, fail: str | None = None,
+             between: threading.Event | None = None, stopped: threading.Event | None = None) -> Callable[..., list]:
+    """A run function with ``run_comparison``'s signature: each run takes ``spec.steps`` sleeps of ``step_seconds``.
+
+    ``gate``: every step waits for it (a job that runs until released or cancelled); ``fail``: raise this message
+    after the first run; ``between``: after the first run, wait for it; ``stopped`` is set when a stop is seen.
+    """
+
+    def run(spec, *, on_progress=None, should_stop=None, on_result=None):
+        runs = spec.runs()
+        total, done, results = len(runs) * spec.steps, 0, []
+        for index, run_spec in enumerate(runs):
+            status = "finished"
+            for _ in range(run_spec.steps):
+                while gate is not None and not gate.wait(0.01) and not should_stop():
+                    pass
+                if should_stop():
+                    status = "cancelled"
+                    if stopped is not None:
+                        stopped.set()
+                    break
+                time.sleep(step_seconds)
+                done += 1
+                on_progress(Progress(done / total, done, total, 0.0, str(run_spec.optimizer)))
+            result = RunResult(run_spec, status, [{"step": 1.0, "loss": 1.0}], [],
+                               {"final_loss": 1.0 + index, "best_loss": 1.0, "steps_done": float(done),
+                                "seconds": 0.0})
+            results.append(result)
+            on_result(result)
+            if status == "cancelled":
+                return results
+            if fail is not None:
+                raise RuntimeError(fail)
+            if between is not None:
+                between.wait(5)
+        return results
+
+    return run
+
+
+def wait_for(manager: JobManager, job_id: str, condition: Callable[[JobStatus], bool], timeout: float = 10.0
+             ) -> JobStatus:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = manager.poll(job_id)
+        if condition(status) or time.monotonic() > deadline:
+            return status
+        time.sleep(0.005)
+
+
+def test_submit_poll_until_finished() -> None:
+    manager = JobManager(fake_run(), mode="thread")
+    job_id = manager.submit(SPEC, session="s")
+    assert isinstance(job_id, str) and job_id
+    status = wait_for(manager, job_id, lambda s: s.done)
+    assert status.state == "finished" and status.error is None
+    assert len(status.results) == status.runs_total == 4
+    assert status.progress is not None and status.progress.fraction == 1.0 and status.progress.steps_total == 20
+    assert 0 < len(status.events) <= 20 and status.ended_at is not None
+    assert [r.spec for r in status.results] == SPEC.runs()
+    assert len(store.list_runs(job_id=job_id)) == 4
+
+
+def test_progress_events_are_bounded() -> None:
+    manager = JobManager(fake_run(step_seconds=0), mode="thread", max_events=3)
+    status = wait_for(manager, manager.submit(SPEC), lambda s: s.done)
+    assert status.state == "finished" and len(status.events) == 3 and status.events[-1].steps_done == 20
+
+
+def test_cancel_takes_effect_within_a_second() -> None:
+    manager = JobManager(fake_run(gate=threading.Event()), mode="thread")
+    job_id = manager.submit(SPEC)
+    assert wait_for(manager, job_id, lambda s: s.state == "running").state == "running"
+    cancelled_at = time.monotonic()
+    assert manager.cancel(job_id)
+    status = wait_for(manager, job_id, lambda s: s.done, timeout=1.0)
+    elapsed = time.monotonic() - cancelled_at
+    assert status.state == "cancelled", f"still {status.state} {elapsed:.2f} s after cancel"
+    assert [r.status for r in status.results] == ["cancelled"]
+    assert not manager.cancel(job_id), "cancelling an ended job changes nothing"
+    with pytest.raises(UnknownJob):
+        manager.cancel("no-such-job")
+
+
+def test_a_queued_job_waits_for_a_slot_and_can_be_cancelled() -> None:
+    gate = threading.Event()
+    manager = JobManager(fake_run(gate=gate), mode="thread", max_running=1, save=False)
+    first, second = manager.submit(SPEC, session="a"), manager.submit(SPEC, session="b")
+    assert wait_for(manager, first, lambda s: s.state == "running").state == "running"
+    assert manager.poll(second).state == "queued"
+    manager.cancel(second)
+    assert wait_for(manager, second, lambda s: s.done, timeout=1.0).state == "cancelled"
+    gate.set()
+    assert wait_for(manager, first, lambda s: s.done).state == "finished"
+
+
+def test_limits_raise_busy_naming_the_limit() -> None:
+    gate = threading.Event()
+    manager = JobManager(fake_run(gate=gate), mode="thread", max_jobs=2, max_per_session=1, save=False)
+    first = manager.submit(SPEC, session="alice")
+    with pytest.raises(Busy, match=r"this session already has 1 jobs running \(limit max_per_session=1\)"):
+        manager.submit(SPEC, session="alice")
+    manager.submit(SPEC, session="bob")
+    with pytest.raises(Busy, match=r"2 jobs are already running on this server \(limit max_jobs=2\)"):
+        manager.submit(SPEC, session="carol")
+    manager.cancel(first)
+    wait_for(manager, first, lambda s: s.done)
+    manager.submit(SPEC, session="alice")  # an ended job frees its place
+    manager.shutdown()
+
+
+def test_the_reaper_drops_an_unpolled_job() -> None:
+    stopped = threading.Event()
+    manager = JobManager(fake_run(gate=threading.Event(), stopped=stopped), mode="thread", idle_timeout=0.2,
+                         reap_interval=0.05, save=False)
+    job_id = manager.submit(SPEC)
+    assert stopped.wait(5), "the daemon reaper cancelled the job without any call"
+    with pytest.raises(UnknownJob, match=job_id):
+        manager.poll(job_id)
+
+
+def test_polling_keeps_a_job_alive() -> None:
+    manager = JobManager(fake_run(gate=threading.Event()), mode="thread", idle_timeout=0.3, reap_interval=0.05,
+                         save=False)
+    job_id = manager.submit(SPEC)
+    for _ in range(10):
+        time.sleep(0.06)
+        assert manager.poll(job_id).state in ("queued", "running")
+    assert manager.reap() == []
+    manager.shutdown()
+
+
+def test_a_failing_run_fails_its_job_not_the_manager() -> None:
+    failing, working = fake_run(fail="boom: the loss exploded"), fake_run()
+    manager = JobManager(lambda spec, **kw: (failing if spec.steps == 5 else working)(spec, **kw), mode="thread")
+    status = wait_for(manager, manager.submit(SPEC), lambda s: s.done)
+    assert status.state == "failed"
+    assert status.error == "RuntimeError: boom: the loss exploded"
+    assert len(status.results) == 1, "the run that ended before the failure is kept"
+    other = ComparisonSpec(SPEC.task, SPEC.optimizers, steps=6)
+    assert wait_for(manager, manager.submit(other), lambda s: s.done).state == "finished"
+
+
+def test_runs_are_saved_as_they_end_and_restored_after_a_restart() -> None:
+    between = threading.Event()
+    manager = JobManager(fake_run(between=between), mode="thread")
+    job_id = manager.submit(SPEC)
+    deadline = time.monotonic() + 5
+    while not store.list_runs(job_id=job_id) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert len(store.list_runs(job_id=job_id)) == 1, "the first run is on disk while the job still runs"
+    assert manager.poll(job_id).state == "running"
+    between.set()
+    finished = wait_for(manager, job_id, lambda s: s.done)
+    assert finished.state == "finished"
+
+    restarted = JobManager(fake_run(), mode="thread")  # a new server process: it only has the store
+    status = restarted.poll(job_id)
+    assert status.restored and status.state == "finished" and status.spec == SPEC
+    assert [r.to_dict() for r in status.results] == [r.to_dict() for r in finished.results]
+    assert restarted.poll(job_id).restored
+    with pytest.raises(UnknownJob):
+        restarted.poll("never-submitted")
+
+
+def test_a_restored_job_with_missing_runs_reads_cancelled() -> None:
+    gate = threading.Event()
+    manager = JobManager(fake_run(gate=gate), mode="thread")
+    job_id = manager.submit(SPEC)
+    wait_for(manager, job_id, lambda s: s.state == "running")
+    manager.cancel(job_id)
+    wait_for(manager, job_id, lambda s: s.done)
+    status = JobManager(fake_run(), mode="thread").poll(job_id)
+    assert status.restored and status.state == "cancelled" and len(status.results) == 1
+
+
+def test_real_runner_tiny_comparison_in_a_thread() -> None:
+    manager = JobManager(mode="auto")
+    spec = ComparisonSpec("rosenbrock", (OptimizerChoice.parse("sgd:lr=0.001"), OptimizerChoice.parse("adam")),
+                          seeds=(0, 1), steps=20)
+    status = wait_for(manager, manager.submit(spec), lambda s: s.done, timeout=30)
+    assert status.state == "finished", status.error
+    assert [r.status for r in status.results] == ["finished"] * 4
+    assert all(r.summary["steps_done"] == 20 for r in status.results)
+    assert len(store.list_runs(job_id=status.job_id)) == 4
+
+
+def test_real_runner_in_a_spawn_process_cancelled() -> None:
+    manager = JobManager(mode="process")
+    spec = ComparisonSpec("rosenbrock", (OptimizerChoice.parse("adam"),), steps=1_000_000, log_every=1000)
+    job_id = manager.submit(spec)
+    status = wait_for(manager, job_id, lambda s: s.progress is not None, timeout=60)
+    assert status.state == "running" and status.progress is not None, status.error
+    cancelled_at = time.monotonic()
+    manager.cancel(job_id)
+    status = wait_for(manager, job_id, lambda s: s.done, timeout=5)
+    assert status.state == "cancelled", status.error
+    assert time.monotonic() - cancelled_at < 5
+    assert [r.status for r in status.results] == ["cancelled"]
+    assert store.load(store.list_runs(job_id=job_id)[0].run_id).status == "cancelled"

@@ -1,0 +1,92 @@
+"""engine.store: runs on disk under $OPTISCOPE_HOME/runs: save, list, load, delete, export; bad files skipped."""
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from engine import store
+from engine.runner import RunResult
+from engine.spec import ComparisonSpec, OptimizerChoice, RunSpec
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("OPTISCOPE_HOME", str(tmp_path))
+    return tmp_path
+
+
+def result(optimizer: str = "adam:lr=0.01", seed: int = 0, status: str = "finished") -> RunResult:
+    spec = RunSpec("rosenbrock", OptimizerChoice.parse(optimizer), seed=seed, steps=2)
+    records = [{"step": 1.0, "loss": 4.0, "x": -2.0}, {"step": 2.0, "loss": float("nan"), "y": 2.0}]
+    summary = {"final_loss": float("nan"), "best_loss": 4.0, "steps_done": 2.0, "seconds": 0.01}
+    return RunResult(spec, status, records, [], summary, diverged_at=2 if status == "diverged" else None)
+
+
+def test_round_trip_list_load_delete(home: Path) -> None:
+    first = store.save(result("sgd"), job_id="job1", comparison=ComparisonSpec("rosenbrock", (OptimizerChoice("sgd"),)))
+    second = store.save(result("adam:lr=0.01", seed=1, status="diverged"))
+    assert first.parent == home / "runs" and first.name.endswith("-sgd.json")
+    assert not list((home / "runs").glob(".*")), "no temporary file is left behind"
+    runs = store.list_runs()
+    assert [run.path for run in runs] == [second, first], "newest first"
+    assert (runs[0].optimizer, runs[0].label, runs[0].seed, runs[0].status) == (
+        "adam:lr=0.01", "Adam (lr=0.01)", 1, "diverged")
+    assert runs[1].job_id == "job1" and runs[1].task == "rosenbrock" and runs[1].summary["best_loss"] == 4.0
+    loaded = store.load(runs[0].run_id)
+    original = result("adam:lr=0.01", seed=1, status="diverged")
+    assert loaded.spec == original.spec and loaded.diverged_at == 2 and loaded.records[0] == original.records[0]
+    assert [run.run_id for run in store.list_runs(job_id="job1")] == [runs[1].run_id]
+    comparison, results = store.load_job("job1")
+    assert comparison == ComparisonSpec("rosenbrock", (OptimizerChoice("sgd"),)) and len(results) == 1
+    assert store.delete(runs[0].run_id) and not store.delete(runs[0].run_id)
+    assert [run.path for run in store.list_runs()] == [first]
+    with pytest.raises(KeyError):
+        store.load(runs[0].run_id)
+    with pytest.raises(ValueError, match="run_id"):
+        store.load("../escape")
+
+
+def test_export_csv_and_json() -> None:
+    store.save(result("sgd"))
+    store.save(result("adam:lr=0.01", seed=1))
+    ids = [run.run_id for run in store.list_runs()]
+    rows = list(csv.DictReader(io.StringIO(store.export_csv(ids))))
+    assert len(rows) == 4
+    assert list(rows[0])[:3] == ["run_id", "optimizer", "seed"] and {"loss", "x", "y"} <= set(rows[0])
+    assert rows[0]["optimizer"] == "adam:lr=0.01" and rows[0]["x"] == "-2.0" and rows[1]["x"] == ""
+    exported = json.loads(store.export_json(ids))
+    assert [row["spec"]["optimizer"]["key"] for row in exported] == ["adam", "sgd"]
+    assert exported[0]["summary"]["best_loss"] == 4.0 and "records" not in exported[0]
+
+
+def test_corrupt_and_truncated_files_are_reported_and_skipped(home: Path) -> None:
+    good = store.save(result())
+    text = good.read_text()
+    truncated = good.with_name("20000101T000000000000Z-00000000-adam.json")
+    truncated.write_text(text[: len(text) // 2])
+    corrupt = good.with_name("20000102T000000000000Z-11111111-adam.json")
+    corrupt.write_text("not json at all")
+    wrong_format = good.with_name("20000103T000000000000Z-22222222-adam.json")
+    wrong_format.write_text(json.dumps({**json.loads(text), "format": 999}))
+    bad_spec = good.with_name("20000104T000000000000Z-33333333-adam.json")
+    payload = json.loads(text)
+    payload["result"]["spec"]["optimizer"]["hyperparameters"]["lr"] = -1
+    bad_spec.write_text(json.dumps(payload))
+    with pytest.warns(RuntimeWarning) as caught:
+        runs = store.list_runs()
+    assert [run.path for run in runs] == [good]
+    messages = "\n".join(str(warning.message) for warning in caught)
+    for path in (truncated, corrupt, wrong_format, bad_spec):
+        assert str(path) in messages
+    with pytest.warns(RuntimeWarning, match="20000101T"), pytest.raises(ValueError, match="corrupt"):
+        store.load(truncated.stem)
+
+
+def test_missing_folder_lists_nothing(home: Path) -> None:
+    assert store.list_runs() == []
+    assert not (home / "runs").exists()
+    assert os.environ["OPTISCOPE_HOME"] == str(home)
