@@ -1,4 +1,5 @@
-"""The landing page, run headless with AppTest: every registered optimizer, its description and hyperparameters."""
+"""The app's Home page, run headless with AppTest: the guided path, and every registered optimizer with its
+description and hyperparameters."""
 
 from pathlib import Path
 
@@ -6,20 +7,32 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from optimizers import REGISTRY, HyperParam
-from ui.components import HYPERPARAM_COLUMNS, hyperparam_row
+from ui.components import HYPERPARAM_COLUMNS, escape_markdown, hyperparam_row
 
 RESEARCH_FIRST = sorted(REGISTRY.values(), key=lambda info: not info.research)  # stable: registry order within
 
 
 @pytest.fixture(scope="module")
 def app(repo_root: Path) -> AppTest:
-    """The landing page after its first run (importing torch can take a while on a cold machine)."""
+    """Home (the default page of app.py) after its first run (importing torch can take a while on a cold machine)."""
     return AppTest.from_file(repo_root / "app.py", default_timeout=60).run()
 
 
 def test_runs_without_exception(app: AppTest) -> None:
     assert not app.exception
     assert [title.value for title in app.title] == ["Optiscope"]
+
+
+def test_guides_a_person_through_the_pages(app: AppTest) -> None:
+    assert app.header[0].value == "Where to start"
+    assert [link.proto.label for link in app.get("page_link")] == ["1. Filter Lab", "2. Stability"]
+
+
+def test_names_each_research_optimizer_in_one_line(app: AppTest) -> None:
+    research = [info for info in REGISTRY.values() if info.research]
+    listing = next(md.value for md in app.markdown if md.value.startswith("- **"))
+    assert listing.splitlines() == [f"- **{info.name}**: {escape_markdown(info.description)}" for info in research]
+    assert len(research) == 5
 
 
 def test_lists_research_optimizers_first_then_baselines(app: AppTest) -> None:

@@ -1,10 +1,12 @@
-"""Shared Streamlit components: how an optimizer and its hyperparameters are shown on every page."""
+"""Shared Streamlit components: how an optimizer and its hyperparameters are shown, and a page's state in its URL."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 import streamlit as st
+from plotly.graph_objects import Figure
 
 from optimizers import HyperParam, OptimizerInfo
+from optimizers.validation import check_choice, check_number
 
 HYPERPARAM_COLUMNS = ("name", "default", "range", "scale", "help")
 
@@ -12,6 +14,14 @@ HYPERPARAM_COLUMNS = ("name", "default", "range", "scale", "help")
 def _number(value: float) -> str:
     """A number as a person writes it: ``0.001``, ``1e-07``, ``100``."""
     return f"{value:g}"
+
+
+_MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>()#+-.!|~$"})
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` shown literally inside ``st.markdown`` (descriptions hold maths like ``||g||`` and ``g_{t-1}``)."""
+    return text.translate(_MARKDOWN_SPECIALS)
 
 
 def hyperparam_row(hp: HyperParam) -> dict[str, str]:
@@ -43,3 +53,126 @@ def optimizer_cards(infos: Iterable[OptimizerInfo]) -> None:
     """``optimizer_card`` for each of ``infos``, one under the other."""
     for info in infos:
         optimizer_card(info)
+
+
+# --- URL state ----------------------------------------------------------------------------------------------------
+
+
+class UrlState:
+    """A page's configuration mirrored in the URL (``st.query_params``), so a copied link reproduces the view.
+
+    Each ``slider`` / ``number_input`` / ``choice_input`` reads its parameter from the URL (checked with the project's
+    validators; a bad or unknown value falls back to the default, with a warning next to the field naming the
+    parameter and its valid range), seeds the widget with it on the page's first run, and ``write`` puts the current
+    values back into the URL. Widget keys are ``<page>.<name>``, so two pages can both have a ``beta``.
+    """
+
+    def __init__(self, page: str) -> None:
+        self.page = page
+        self.values: dict[str, object] = {}
+        self.warnings: dict[str, str] = {}
+
+    def key(self, name: str) -> str:
+        """The widget key of parameter ``name`` (set ``st.session_state[key]`` to move the control)."""
+        return f"{self.page}.{name}"
+
+    def _fallback(self, name: str, default: object, error: ValueError) -> object:
+        self.warnings[name] = f"{error}. Using the default {name} = {default:g}." if isinstance(default, float) \
+            else f"{error}. Using the default {name} = {default}."
+        return default
+
+    def number(self, name: str, default: float, *, low: float | None = None, high: float | None = None,
+               low_open: bool = False, high_open: bool = False, integer: bool = False) -> float:
+        """The URL's ``name`` as a number inside the range, else ``default`` (and a warning)."""
+        raw = st.query_params.get(name)
+        if raw is None:
+            return default
+        parsed: object = raw  # not a number: check_number refuses it with the message's usual shape
+        for parse in (int, float):  # int first, so the warning repeats "beta=7" as the link wrote it
+            try:
+                parsed = parse(raw)
+                break
+            except ValueError:
+                continue
+        try:
+            return check_number("URL", name, parsed, low=low, high=high, low_open=low_open,
+                                high_open=high_open, integer=integer)
+        except ValueError as error:
+            return self._fallback(name, default, error)  # type: ignore[return-value]
+
+    def choice(self, name: str, default: str, choices: Sequence[str]) -> str:
+        """The URL's ``name`` if it is one of ``choices``, else ``default`` (and a warning)."""
+        raw = st.query_params.get(name)
+        if raw is None:
+            return default
+        try:
+            return check_choice("URL", name, raw, choices)
+        except ValueError as error:
+            return self._fallback(name, default, error)  # type: ignore[return-value]
+
+    def _seed(self, name: str, value: object) -> str:
+        key = self.key(name)
+        if key not in st.session_state:  # first run of this page: the URL decides; afterwards the widget does
+            st.session_state[key] = value
+        return key
+
+    def _done(self, name: str, value: object) -> object:
+        self.values[name] = value
+        if name in self.warnings:
+            st.warning(self.warnings[name], icon=":material/link_off:")
+        return value
+
+    def slider(self, label: str, name: str, default: float, low: float, high: float, step: float,
+               help: str | None = None, fmt: str | None = None) -> float:
+        """A slider over [low, high] whose value lives in the URL as ``name``."""
+        integer = isinstance(step, int) and isinstance(default, int)
+        value = self.number(name, default, low=low, high=high, integer=integer)
+        key = self._seed(name, int(value) if integer else float(value))
+        return self._done(name, st.slider(label, low, high, step=step, key=key, help=help, format=fmt))  # type: ignore[return-value]
+
+    def number_input(self, label: str, name: str, default: float, low: float, high: float, step: float,
+                     help: str | None = None, fmt: str | None = None) -> float:
+        """A number field over [low, high] whose value lives in the URL as ``name``."""
+        key = self._seed(name, float(self.number(name, default, low=low, high=high)))
+        widget = st.number_input(label, min_value=low, max_value=high, step=step, key=key, help=help, format=fmt)
+        return self._done(name, float(widget))  # type: ignore[return-value]
+
+    def choice_input(self, label: str, name: str, default: str, options: Mapping[str, str],
+                     help: str | None = None) -> str:
+        """Radio buttons over ``options`` (URL value -> label) whose value lives in the URL as ``name``."""
+        key = self._seed(name, self.choice(name, default, tuple(options)))
+        widget = st.radio(label, tuple(options), format_func=options.__getitem__, key=key, help=help,
+                          horizontal=True)
+        return self._done(name, widget)  # type: ignore[return-value]
+
+    def set(self, **values: object) -> None:
+        """Move controls (e.g. from a preset button's ``on_click``): sets their widget state before they render."""
+        for name, value in values.items():
+            st.session_state[self.key(name)] = value
+
+    def write(self) -> None:
+        """Put the current values into the URL, numbers as a person writes them (``0.9``, ``1e-05``)."""
+        st.query_params.from_dict({name: f"{value:.6g}" if isinstance(value, float) else str(value)
+                                   for name, value in self.values.items()})
+
+
+_LEGEND_ROW_PX = 20  # one row of the horizontal legend that the engine's figures put between title and plot
+_LEGEND_COLUMNS = 2  # entries per legend row in a figure three quarters of a wide page wide (the long names)
+
+
+def _room_for_legend(figure: Figure) -> None:
+    """Grow the top margin so a legend that wraps into many rows stays below the title instead of covering it."""
+    entries = sum(1 for trace in figure.data if trace.showlegend is not False and trace.type != "heatmap")
+    rows = -(-entries // _LEGEND_COLUMNS)
+    needed = 60 + _LEGEND_ROW_PX * rows
+    current = figure.layout.margin.t if figure.layout.margin.t is not None else 100  # Plotly's default
+    if current < needed:
+        figure.update_layout(margin_t=needed, height=(figure.layout.height or 450) + needed - current)
+
+
+def figure_with_caption(figure: Figure, caption: str, *, key: str) -> None:
+    """A Plotly figure with the sentences that say what to look at beside it, on the right."""
+    _room_for_legend(figure)
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    left.plotly_chart(figure, key=key, theme=None, config={"displaylogo": False})
+    right.markdown(escape_markdown(caption))

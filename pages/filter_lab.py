@@ -1,0 +1,85 @@
+"""Filter Lab: AutoSGM's lowpass filter H(z) = eta (1 - gamma z^-1) / (1 - beta z^-1), seen every way (spec §2, §4)."""
+
+# ruff: noqa: RUF001  (labels use the spec's Greek symbols)
+
+import math
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from engine.figures_theory import (
+    CAPTIONS,
+    FILTER_PRESETS,
+    design_plane_figure,
+    frequency_figure,
+    time_response_figure,
+    zplane_figure,
+)
+from engine.theory import lowpass
+from ui.components import UrlState, figure_with_caption
+
+DEFAULT = FILTER_PRESETS[-1]  # AutoSGM's default filter
+DEBIAS = {"true": "seed 1/(1-β^t)", "exact": "exact", "false": "off"}  # AutoSGM's own debias option values
+_DEBIAS_TRACE = {"true": "step, seed debias 1/(1-β^t)", "exact": "step, exact debias"}
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _figures(beta: float, gamma: float, eta: float) -> tuple[dict[str, go.Figure], dict[str, float]]:
+    """The four Filter Lab figures and the filter's summary numbers for one (beta, gamma, eta)."""
+    response = lowpass(beta, gamma, eta)
+    figures = {"zplane": zplane_figure(response), "frequency": frequency_figure(response),
+               "time_response": time_response_figure(response), "design_plane": design_plane_figure(beta, gamma)}
+    numbers = {"dc": response.dc_gain, "nyquist": response.nyquist_gain, "noise": response.noise_gain,
+               "delay": response.dc_group_delay, "cutoff": response.cutoff}
+    return figures, numbers
+
+
+# --- inputs -------------------------------------------------------------------------------------------------------
+url = UrlState("filter_lab")
+with st.sidebar:
+    st.subheader("Presets", anchor=False)
+    for preset in FILTER_PRESETS:
+        st.button(preset.name, key=f"preset {preset.name}", on_click=url.set, width="stretch",
+                  kwargs={"beta": preset.beta, "gamma": round(preset.gamma, 4), "eta": round(preset.eta, 4)},
+                  help=f"β = {preset.beta:g}, γ = {preset.gamma:.4g}, η = {preset.eta:.4g}")
+    st.subheader("Filter", anchor=False)
+    beta = url.slider("pole β", "beta", DEFAULT.beta, 0.0, 0.999, 0.001, fmt="%.3f",
+                      help="The filter's pole: how much of the past it remembers. 0 <= β < 1.")
+    gamma = url.slider("zero γ", "gamma", round(DEFAULT.gamma, 4), -1.0, 0.999, 0.001, fmt="%.3f",
+                       help="The filter's zero. γ < β makes a lowpass; γ = 0 is a plain EMA.")
+    if gamma >= beta:
+        st.info("γ ≥ β: the filter is not a lowpass (γ = β passes everything unchanged).")
+    elif gamma < -(1 - beta) / (1 + beta):
+        st.info(f"γ is below the lowest admissible zero -(1-β)/(1+β) = {-(1 - beta) / (1 + beta):.4f}.")
+    eta = url.number_input("gain η", "eta", round(DEFAULT.eta, 4), 0.001, 10.0, 0.01, fmt="%.4f",
+                           help="Overall gain. The unit-DC gain (1-β)/(1-γ) makes a constant gradient pass as is.")
+    st.caption(f"unit-DC gain here: η = (1-β)/(1-γ) = {(1 - beta) / (1 - gamma):.4f}")
+    debias = url.choice_input("debias", "debias", "true", DEBIAS, help="AutoSGM's debias option, for the step "
+                              "response: the seed's 1/(1-β^t), the exact one, or none.")
+url.write()
+
+# --- guard --------------------------------------------------------------------------------------------------------
+st.title("Filter Lab")
+st.markdown("Momentum and Adam's moving average are one lowpass filter on the gradient, with a pole β, a zero γ and "
+            "a gain η. Pick a preset in the sidebar, then move the pole and the zero.")
+try:
+    figures, numbers = _figures(beta, gamma, eta)
+except ValueError as error:  # the controls and the URL check prevent it; never a traceback in the browser
+    st.error(f"This filter cannot be drawn: {error}")
+    st.stop()
+
+# --- figures ------------------------------------------------------------------------------------------------------
+for column, label, value in zip(st.columns(5), ("DC gain H(1)", "Nyquist gain H(-1)", "noise gain Σh²",
+                                                "mean lag (steps)", "-3 dB frequency"), (
+        f"{numbers['dc']:.4g}", f"{numbers['nyquist']:.4g}", f"{numbers['noise']:.4g}", f"{numbers['delay']:.3g}",
+        "none" if math.isnan(numbers["cutoff"]) else f"{numbers['cutoff'] / math.pi:.3f} π"), strict=True):
+    column.metric(label, value)
+
+for trace in figures["time_response"].data:  # the debias option picks which debiased step is drawn
+    if trace.name in _DEBIAS_TRACE.values() and trace.name != _DEBIAS_TRACE.get(debias):
+        trace.visible = "legendonly"
+
+figure_with_caption(figures["zplane"], CAPTIONS["zplane"], key="zplane")
+figure_with_caption(figures["frequency"], CAPTIONS["frequency"], key="frequency")
+figure_with_caption(figures["time_response"], CAPTIONS["time_response"], key="time_response")
+figure_with_caption(figures["design_plane"], CAPTIONS["design_plane"], key="design_plane")
