@@ -1,11 +1,15 @@
 """Shared Streamlit components: how an optimizer and its hyperparameters are shown, and a page's state in its URL."""
 
-from collections.abc import Iterable, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
+import numpy as np
 import streamlit as st
 from plotly.graph_objects import Figure
 
-from optimizers import HyperParam, OptimizerInfo
+from engine.spec import OptimizerChoice
+from optimizers import REGISTRY, HyperParam, OptimizerInfo
+from optimizers.registry import HyperValue
 from optimizers.validation import check_choice, check_number
 
 HYPERPARAM_COLUMNS = ("name", "default", "range", "scale", "help")
@@ -176,3 +180,117 @@ def figure_with_caption(figure: Figure, caption: str, *, key: str) -> None:
     left, right = st.columns([3, 1], vertical_alignment="center")
     left.plotly_chart(figure, key=key, theme=None, config={"displaylogo": False})
     right.markdown(escape_markdown(caption))
+
+
+# --- optimizer controls (registry-driven) -------------------------------------------------------------------------
+
+LOG_STOPS = 41  # positions of a log-scale hyperparameter's slider between the registry's low and high
+PRIMARY_HYPERPARAMS = 3  # hyperparameters shown at once; the rest of an optimizer's fold into an expander
+
+
+def _round_sig(value: float, digits: int = 3) -> float:
+    """``value`` to ``digits`` significant digits (``0.0012345`` -> ``0.00123``)."""
+    return float(f"{value:.{digits}g}")
+
+
+def log_stops(hp: HyperParam) -> list[float] | list[int]:
+    """The positions of a log-scale hyperparameter's slider: geometrically spaced from low to high, as a person
+    writes them (3 significant digits; unique integers for an integer hyperparameter)."""
+    points = np.geomspace(float(hp.low), float(hp.high), LOG_STOPS)  # type: ignore[arg-type]
+    if hp.kind == "int":
+        return sorted({round(float(p)) for p in points})
+    return sorted({_round_sig(float(p)) for p in points})
+
+
+def linear_step(hp: HyperParam) -> float | int:
+    """A linear hyperparameter's slider step: 1 for an integer, else a power of ten about 1/1000 of its range."""
+    if hp.kind == "int":
+        return 1
+    return 10.0 ** math.floor(math.log10((float(hp.high) - float(hp.low)) / 1000))  # type: ignore[arg-type]
+
+
+def _step_format(step: float) -> str:
+    return f"%.{max(0, -math.floor(math.log10(step)))}f"
+
+
+def _hyperparam_control(state: UrlState, prefix: str, hp: HyperParam, value: HyperValue) -> HyperValue:
+    """One control for ``hp`` keyed ``<prefix>.<name>``, seeded with ``value`` on its first run."""
+    key = state.key(f"{prefix}.{hp.name}")
+    extra_key = key + ".extra"  # a seeded value off the slider's stops, kept so the stops stay the same every run
+    if key not in st.session_state:
+        st.session_state[key] = value
+        st.session_state[extra_key] = value
+    seeded = st.session_state[extra_key]
+    if hp.kind == "choice":
+        return st.selectbox(hp.name, hp.choices, key=key, help=hp.help)
+    if hp.low is None or hp.high is None:  # no range in the registry: a plain number field
+        return st.number_input(hp.name, key=key, help=hp.help, format="%g")
+    if hp.log:
+        stops = sorted({*log_stops(hp), seeded})
+        return st.select_slider(hp.name, stops, key=key, help=hp.help, format_func=_number)
+    step = linear_step(hp)
+    low, high = min(hp.low, seeded), max(hp.high, seeded)  # type: ignore[type-var]
+    if hp.kind == "int":
+        return st.slider(hp.name, int(low), int(high), step=1, key=key, help=hp.help)
+    chosen = st.slider(hp.name, float(low), float(high), step=step, key=key, help=hp.help, format=_step_format(step))
+    return round(float(chosen), max(0, -math.floor(math.log10(step))) + 2)
+
+
+def optimizer_controls(state: UrlState, slot: int, default: str) -> OptimizerChoice | None:
+    """An optimizer picker and one control per hyperparameter, generated from the registry, mirrored in the URL.
+
+    The URL parameter ``opt<slot>`` holds the choice in ``OptimizerChoice.parse`` form (``adam:lr=0.01``); a bad one
+    (unknown optimizer, unreadable or invalid value) falls back to ``default`` with a warning. Log-scale numbers get a
+    slider over geometric stops, linear ones a slider over their registry range, integers an integer slider, choices
+    a select box; each shows the registry's help on hover. Returns the validated choice, or ``None`` after showing
+    the optimizer's own message when the values do not make a valid optimizer.
+    """
+    name = f"opt{slot}"
+    raw = st.query_params.get(name)
+    initial = OptimizerChoice.parse(default)
+    if raw is not None:
+        try:
+            initial = OptimizerChoice.parse(raw)
+        except ValueError as error:
+            state._fallback(name, default, error)
+    key_widget = state._seed(name, initial.key)
+    if st.session_state[key_widget] not in REGISTRY:  # a stale key (a registry that changed under a session)
+        st.session_state[key_widget] = initial.key
+    key = st.selectbox(f"optimizer {slot}", tuple(REGISTRY), key=key_widget, format_func=lambda k: REGISTRY[k].name,
+                       help="Pick an optimizer; its hyperparameters follow, with their registry defaults.")
+    info = REGISTRY[key]
+    st.caption(info.description)
+    seeds = initial.hyperparameters if key == initial.key else info.defaults()
+    values: dict[str, HyperValue] = {}
+    for index, hp in enumerate(info.hyperparams):
+        if index == PRIMARY_HYPERPARAMS:
+            more = st.expander(f"more {info.name} hyperparameters ({len(info.hyperparams) - index})")
+        with more if index >= PRIMARY_HYPERPARAMS else st.container():
+            values[hp.name] = _hyperparam_control(state, f"{name}.{key}", hp, seeds[hp.name])
+    defaults = info.defaults()
+    changed = ",".join(f"{n}={v:g}" if isinstance(v, float) else f"{n}={v}"
+                       for n, v in values.items() if v != defaults[n])
+    try:
+        choice = OptimizerChoice(key, values)
+    except ValueError as error:
+        state._done(name, key + (":" + changed if changed else ""))
+        st.error(str(error), icon=":material/error:")
+        return None
+    state._done(name, str(choice))
+    return choice
+
+
+def url_selectbox(state: UrlState, label: str, name: str, default: str, options: Mapping[str, str],
+                  help: str | None = None, on_change: Callable[[], None] | None = None) -> str:
+    """A select box over ``options`` (URL value -> label) whose value lives in ``state``'s URL as ``name``."""
+    key = state._seed(name, state.choice(name, default, tuple(options)))
+    widget = st.selectbox(label, tuple(options), format_func=options.__getitem__, key=key, help=help,
+                          on_change=on_change)
+    return state._done(name, widget)  # type: ignore[return-value]
+
+
+def url_text(state: UrlState, label: str, name: str, default: str, help: str | None = None) -> str:
+    """A text field whose value lives in ``state``'s URL as ``name`` (the caller checks what it means)."""
+    raw = st.query_params.get(name)
+    key = state._seed(name, default if raw is None else raw)
+    return state._done(name, st.text_input(label, key=key, help=help))  # type: ignore[return-value]

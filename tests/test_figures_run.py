@@ -1,0 +1,184 @@
+"""The Playground's figures: trajectories and series equal the records, colours follow the optimizer, markers for the
+minima, the scrubbed step and a divergence, and every figure serialises to JSON."""
+
+import csv
+import io
+import json
+import math
+from typing import Any
+
+import plotly.graph_objects as go
+import pytest
+
+from engine.colours import optimizer_colour
+from engine.figures_run import (
+    CAPTIONS,
+    internals_figure,
+    run_label,
+    series_figure,
+    summary_json,
+    telemetry_csv,
+    trajectory_figure,
+)
+from engine.runner import RunResult, run_comparison
+from engine.spec import ComparisonSpec, OptimizerChoice
+from engine.surfaces import get_surface
+
+ROSENBROCK = get_surface("rosenbrock")
+
+
+@pytest.fixture(scope="module")
+def results() -> list[RunResult]:
+    """Adam and heavy ball that finish, SGD that diverges at once, AutoSGM that reports stats (60 steps)."""
+    choices = tuple(OptimizerChoice.parse(text) for text in ("adam:lr=0.05", "momentum:lr=0.001", "sgd:lr=1",
+                                                             "autosgm"))
+    return run_comparison(ComparisonSpec("rosenbrock", choices, steps=60))
+
+
+def named(fig: go.Figure, name: str) -> Any:
+    return next(t for t in fig.data if t.name == name)
+
+
+def same(a: list[float], b: list[float]) -> bool:
+    return len(a) == len(b) and all((math.isnan(x) and math.isnan(y)) or x == y for x, y in zip(a, b, strict=True))
+
+
+def test_fixture_has_a_diverged_run(results: list[RunResult]) -> None:
+    assert [r.status for r in results] == ["finished", "finished", "diverged", "finished"]
+
+
+def test_trajectories_equal_the_records_in_the_optimizers_colours(results: list[RunResult]) -> None:
+    fig = trajectory_figure(ROSENBROCK, results)
+    assert fig.data[0].type == "contour"
+    for result in results:
+        path = named(fig, run_label(result))
+        assert list(path.x) == [row["x"] for row in result.records]
+        assert list(path.y) == [row["y"] for row in result.records]
+        assert path.line.color == optimizer_colour(result.spec.optimizer.key)
+
+
+def test_same_optimizer_twice_keeps_its_colour_and_is_dashed() -> None:
+    choices = (OptimizerChoice.parse("adam:lr=0.01"), OptimizerChoice.parse("adam:lr=0.1"))
+    results = run_comparison(ComparisonSpec("quadratic", choices, steps=5))
+    fig = series_figure(results, "loss", title="loss", y_title="loss")
+    assert [t.line.color for t in fig.data] == [optimizer_colour("adam")] * 2
+    assert [t.line.dash for t in fig.data] == ["solid", "dash"]
+
+
+def test_start_and_minima_are_marked(results: list[RunResult]) -> None:
+    fig = trajectory_figure(ROSENBROCK, results)
+    assert (list(named(fig, "start").x), list(named(fig, "start").y)) == ([-2.0], [2.0])
+    minimum = named(fig, "minimum")
+    assert (list(minimum.x), list(minimum.y)) == ([1.0], [1.0])
+    assert minimum.marker.symbol == "star"
+
+
+def test_a_surface_without_minima_has_no_minimum_marker() -> None:
+    results = run_comparison(ComparisonSpec("saddle", (OptimizerChoice("sgd"),), steps=5))
+    fig = trajectory_figure(get_surface("saddle"), results)
+    assert all(t.name != "minimum" for t in fig.data)
+
+
+def test_step_marker_is_at_the_record_of_that_step(results: list[RunResult]) -> None:
+    adam = results[0]
+    fig = trajectory_figure(ROSENBROCK, results, step=25)
+    marker = named(fig, f"{run_label(adam)} at step 25")
+    row = adam.records[24]
+    assert row["step"] == 25
+    assert (marker.x[0], marker.y[0]) == (row["x"], row["y"])
+    assert marker.marker.color == optimizer_colour("adam")
+    diverged = results[2]  # one record only: its marker stays on it
+    assert named(fig, f"{run_label(diverged)} at step 1").x[0] == diverged.records[0]["x"]
+
+
+def test_without_a_step_the_marker_is_on_the_last_record(results: list[RunResult]) -> None:
+    fig = trajectory_figure(ROSENBROCK, results)
+    assert named(fig, f"{run_label(results[0])} at step 60").x[0] == results[0].records[-1]["x"]
+
+
+def test_a_diverged_run_ends_with_an_x_and_its_reason(results: list[RunResult]) -> None:
+    diverged = results[2]
+    fig = trajectory_figure(ROSENBROCK, results)
+    marker = named(fig, f"{run_label(diverged)}: diverged")
+    assert marker.marker.symbol == "x-thin"
+    assert marker.x[0] == diverged.records[-1]["x"]
+    assert diverged.reason in marker.hovertemplate and "diverged at step 1" in marker.hovertemplate
+    assert all(not t.name.endswith(": diverged") for t in fig.data if t.name != marker.name)
+
+
+def test_large_ranges_are_shaded_on_a_log_scale(results: list[RunResult]) -> None:
+    contour = trajectory_figure(ROSENBROCK, results).data[0]
+    assert "log10" in contour.colorbar.title.text
+    assert max(max(row) for row in contour.z) < 5  # log10(1 + 2509) ~ 3.4
+    small = run_comparison(ComparisonSpec("saddle", (OptimizerChoice("sgd"),), steps=3))
+    assert trajectory_figure(get_surface("saddle"), small).data[0].colorbar.title.text == "f(x, y)"
+
+
+def test_3d_variant_draws_a_surface_and_3d_paths(results: list[RunResult]) -> None:
+    fig = trajectory_figure(ROSENBROCK, results, surface_3d=True, n=40)
+    assert fig.data[0].type == "surface"
+    path = named(fig, run_label(results[0]))
+    assert path.type == "scatter3d"
+    assert list(path.x) == [row["x"] for row in results[0].records]
+
+
+def test_a_formula_surface_draws() -> None:
+    surface = get_surface("expr:x**2 + 5*y**2 + 2*sin(3*x)")
+    results = run_comparison(ComparisonSpec(surface.key, (OptimizerChoice.parse("adam:lr=0.1"),), steps=10))
+    fig = trajectory_figure(surface, results)
+    assert all(t.name != "minimum" for t in fig.data)
+    json.loads(fig.to_json())
+
+
+@pytest.mark.parametrize(("key", "log_y"), [("loss", True), ("effective_lr", True), ("lr", False),
+                                            ("cos_grad_prev", False)])
+def test_series_equal_the_records(results: list[RunResult], key: str, log_y: bool) -> None:
+    fig = series_figure(results, key, log_y=log_y, title=key, y_title=key)
+    assert fig.layout.yaxis.type == ("log" if log_y else "linear")
+    for result, trace in zip(results, fig.data, strict=True):
+        assert trace.name == run_label(result)
+        assert list(trace.x) == [row["step"] for row in result.records]
+        assert same(list(trace.y), [row[key] for row in result.records])
+        assert trace.line.color == optimizer_colour(result.spec.optimizer.key)
+
+
+def test_internals_show_each_stat_of_the_runs_that_have_them(results: list[RunResult]) -> None:
+    autosgm = results[3]
+    stats = [key for key in autosgm.records[0] if key.startswith("stat/")]
+    fig = internals_figure(results)
+    assert len(fig.data) == len(stats)
+    assert {t.line.color for t in fig.data} == {optimizer_colour("autosgm")}
+    for trace, key in zip(fig.data, stats, strict=True):
+        assert same(list(trace.y), [row[key] for row in autosgm.records])
+    assert [a.text for a in fig.layout.annotations] == [f"AutoSGM · {k.removeprefix('stat/')}" for k in stats]
+
+
+def test_internals_without_stats_say_so(results: list[RunResult]) -> None:
+    fig = internals_figure(results[:2])
+    assert not fig.data
+    assert "None of these optimizers" in fig.layout.annotations[0].text
+
+
+def test_every_figure_serialises_to_json(results: list[RunResult]) -> None:
+    figures = [trajectory_figure(ROSENBROCK, results, step=10), trajectory_figure(ROSENBROCK, results, surface_3d=True),
+               series_figure(results, "loss", log_y=True, title="loss", y_title="loss"), internals_figure(results),
+               internals_figure(results[:1])]
+    for fig in figures:
+        assert json.loads(fig.to_json())["data"] is not None
+
+
+def test_captions_cover_every_figure_and_name_the_formulas() -> None:
+    assert set(CAPTIONS) == {"trajectory", "loss", "effective_lr", "lr", "cos_grad_prev", "internals"}
+    assert "||update|| / ||gradient||" in CAPTIONS["effective_lr"]
+    assert "cos(g_t, g_{t-1})" in CAPTIONS["cos_grad_prev"]
+    for text in CAPTIONS.values():
+        assert 2 <= text.count(". ") + 1 <= 4
+
+
+def test_downloads_hold_every_record_and_summary(results: list[RunResult]) -> None:
+    rows = list(csv.DictReader(io.StringIO(telemetry_csv(results))))
+    assert len(rows) == sum(len(r.records) for r in results)
+    assert rows[0]["optimizer"] == "adam:lr=0.05" and float(rows[0]["x"]) == results[0].records[0]["x"]
+    data = json.loads(summary_json(results))
+    assert [run["status"] for run in data["runs"]] == [r.status for r in results]
+    assert data["runs"][2]["diverged_at"] == 1 and data["runs"][2]["reason"] == results[2].reason
