@@ -14,6 +14,7 @@ page = st.navigation([
     st.Page(HERE / "pages" / "home.py", title="Home", icon=":material/home:", default=True),
     st.Page(HERE / "pages" / "playground.py", title="Playground", icon=":material/scatter_plot:",
             url_path="playground"),
+    st.Page(HERE / "pages" / "train.py", title="Train", icon=":material/model_training:", url_path="train"),
     st.Page(HERE / "pages" / "filter_lab.py", title="Filter Lab", icon=":material/filter_alt:", url_path="filter_lab"),
     st.Page(HERE / "pages" / "stability.py", title="Stability", icon=":material/radar:", url_path="stability"),
 ])

@@ -283,3 +283,71 @@ def summary_json(results: Sequence[RunResult]) -> str:
              "reason": result.reason, "summary": {k: clean(v) for k, v in result.summary.items()}}
             for result in results]
     return json.dumps({"runs": runs}, indent=2, sort_keys=True)
+
+
+# --- MNIST-1D (the Train page) ------------------------------------------------------------------------------------
+
+_EPOCH_DASHES = ("solid", "dot", "dash", "dashdot")  # the 1st, 2nd, ... key of one epoch figure
+
+
+def epoch_column(result: RunResult, key: str) -> list[float]:
+    """The per-epoch rows' ``key`` in epoch order (NaN where a row lacks it)."""
+    return [float(row.get(key, math.nan)) for row in result.epochs]
+
+
+def epoch_figure(results: Sequence[RunResult], keys: Sequence[str], *, log_y: bool = False, title: str,
+                 y_title: str, names: Sequence[str] | None = None) -> go.Figure:
+    """The per-epoch series ``keys`` (e.g. ``train_loss`` and ``val_loss``) of every run against the epoch, in the
+    optimizers' colours: one line style per key (solid, dotted, ...), named ``names`` (default: the keys)."""
+    names = list(names) if names is not None else list(keys)
+    fig = go.Figure()
+    for result, (colour, _) in zip(results, _styles(results), strict=True):
+        label = run_label(result)
+        for key, name, dash in zip(keys, names, _EPOCH_DASHES, strict=False):
+            trace_name = f"{label} · {name}" if len(keys) > 1 else label
+            fig.add_trace(go.Scatter(x=epoch_column(result, "epoch"), y=epoch_column(result, key),
+                                     mode="lines+markers", name=trace_name, legendgroup=label,
+                                     line={"color": colour, "width": 2, "dash": dash}, marker={"size": 6},
+                                     hovertemplate=f"{trace_name}<br>epoch %{{x}}<br>{name} %{{y:.4g}}<extra></extra>"))
+    _finish(fig, title, height=380)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", exponentformat="power")
+    return fig
+
+
+def layer_keys(results: Sequence[RunResult]) -> list[str]:
+    """The ``grad_norm/<layer>`` keys the runs recorded, in first-seen order."""
+    names: dict[str, None] = {}
+    for result in results:
+        for row in result.records:
+            names.update({key: None for key in row if key.startswith("grad_norm/")})
+    return list(names)
+
+
+def layers_figure(results: Sequence[RunResult]) -> go.Figure:
+    """Per-layer gradient norms ``grad_norm/<layer>`` against the step: one panel per layer (log scale), one line per
+    run in its optimizer's colour; a note instead when no run recorded any."""
+    keys = layer_keys(results)
+    if not keys:
+        fig = go.Figure()
+        fig.add_annotation(text="No per-layer gradient norms recorded yet.", showarrow=False, x=0.5, y=0.5,
+                           xref="paper", yref="paper", font={"size": 14, "color": NEUTRAL})
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        return _finish(fig, "Gradient norm per layer", height=220)
+    fig = make_subplots(rows=1, cols=len(keys), shared_yaxes=True, horizontal_spacing=0.03)
+    for result, (colour, dash) in zip(results, _styles(results), strict=True):
+        label = run_label(result)
+        for index, key in enumerate(keys):
+            fig.add_trace(go.Scatter(x=column(result, "step"), y=column(result, key), mode="lines", name=label,
+                                     line={"color": colour, "width": 1.5, "dash": dash}, legendgroup=label,
+                                     showlegend=index == 0,
+                                     hovertemplate=f"{label}<br>step %{{x}}<br>{key} %{{y:.4g}}<extra></extra>"),
+                          row=1, col=index + 1)
+    _finish(fig, "Gradient norm per layer (shared scale)", height=360)
+    for index, key in enumerate(keys):
+        fig.update_xaxes(title_text=f"{key.removeprefix('grad_norm/')} · step", row=1, col=index + 1)
+    fig.update_yaxes(type="log", tickformat=".2g", nticks=6)
+    fig.update_yaxes(title_text="||g_layer||", row=1, col=1)
+    fig.update_layout(template=TEMPLATE)
+    return fig

@@ -61,8 +61,10 @@ def app_url(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    # Runs the browser tests start are saved in a temporary home, never in the user's ~/.optiscope.
+    env = {**os.environ, "OPTISCOPE_HOME": str(tmp_path_factory.mktemp("optiscope-home"))}
     with log_path.open("w") as log:
-        server = subprocess.Popen(command, cwd=repo_root, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(command, cwd=repo_root, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S

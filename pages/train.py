@@ -1,0 +1,276 @@
+"""Train: optimizers side by side on the seed MLP on MNIST-1D, run by the job manager in the background and polled."""
+
+import contextlib
+import math
+import secrets
+from collections.abc import Sequence
+
+import streamlit as st
+
+from engine import store
+from engine.figures_run import (
+    CAPTIONS,
+    epoch_figure,
+    internals_figure,
+    layers_figure,
+    series_figure,
+    summary_json,
+    telemetry_csv,
+)
+from engine.jobs import Busy, JobStatus, UnknownJob, get_manager
+from engine.runner import RunResult, steps_per_epoch
+from engine.spec import MNIST1D, ComparisonSpec, OptimizerChoice, default_log_every
+from engine.stats import mean_ci
+from ui.components import UrlState, escape_markdown, figure_with_caption, optimizer_controls
+
+# One per slot: Adam and AGAW (an Adam warmup) tuned to about the same learning rate, then two baselines.
+# (A comment, not a docstring: Streamlit's magic would print a bare string on the page.)
+DEFAULT_OPTIMIZERS = ("adam:lr=0.0047", "agaw:target_lr=0.0046,gamma=1.7,warmup_steps=107", "sgd:lr=0.05",
+                      "nesterov:lr=0.01")
+POLL_SECONDS = 1.0
+MIN_RECORDS = 20  # logged steps per run at least: a short run logs more often than every 10 steps
+JOB, SESSION, PAST = "train.job", "train.session", "train.past"  # session_state keys
+TRAIN_CAPTIONS = {
+    "loss": "Training loss (solid) and validation loss (dotted) after every epoch, on a log scale. A validation "
+    "curve that turns up while the training loss keeps falling is overfitting; the gap between the two is the "
+    "generalization gap.",
+    "accuracy": "Test accuracy after every epoch. Choosing the epoch with the best test accuracy peeks at the test "
+    "set, so the summary also gives the test accuracy at the epoch with the best validation loss: the clean number.",
+    "effective_lr": "The step each optimizer actually took, ||update|| / ||gradient||, at every logged step. A "
+    "warmup such as AGAW starts small and rises; Adam's adaptivity makes it drift as its gradient statistics change.",
+    "cos_grad_prev": "The cosine between consecutive mini-batch gradients, cos(g_t, g_{t-1}), at every logged step. "
+    "Near 0 the mini-batch noise dominates; positive values mean successive batches agree. AGAW's warmup only "
+    "advances while it is positive.",
+    "layers": "The gradient norm of each linear layer (weights and bias together), on a log scale. Layers whose "
+    "norms differ by decades take very different steps under plain SGD; adaptive methods even that out.",
+    "internals": CAPTIONS["internals"],
+}
+METRICS = (  # (summary key, column, as a percentage)
+    ("final_test_accuracy", "final test accuracy", True),
+    ("best_test_accuracy_seed_metric", "best test accuracy (peeks at the test set)", True),
+    ("test_accuracy_at_best_val", "test accuracy at the best validation epoch (clean)", True),
+    ("final_val_loss", "final validation loss", False),
+)
+
+
+def _ci(values: Sequence[float], percent: bool) -> str:
+    """Mean and 95% CI half-width over seeds, as ``81.2% ± 1.5`` or ``0.512 ± 0.01``; ``-`` without values."""
+    ci = mean_ci(values)
+    if ci.n == 0:
+        return "-"
+    scale, unit = (100.0, "%") if percent else (1.0, "")
+    text = f"{ci.mean * scale:.1f}{unit}" if percent else f"{ci.mean:.4g}"
+    if not math.isnan(ci.half_width):
+        text += f" ± {ci.half_width * scale:.1f}" if percent else f" ± {ci.half_width:.2g}"
+    return text
+
+
+def summary_rows(results: Sequence[RunResult]) -> list[dict[str, object]]:
+    """One row per optimizer: mean and 95% CI over its seeds of each metric, and how many runs diverged."""
+    groups: dict[str, list[RunResult]] = {}
+    for result in results:
+        groups.setdefault(str(result.spec.optimizer), []).append(result)
+    rows = []
+    for runs in groups.values():
+        ended = [r for r in runs if r.status != "cancelled"]
+        row: dict[str, object] = {"optimizer": runs[0].spec.optimizer.label, "seeds": len(ended)}
+        for key, column, percent in METRICS:
+            row[column] = _ci([float(r.summary.get(key, math.nan)) for r in ended], percent)
+        row["diverged"] = sum(r.status == "diverged" for r in runs)
+        if len(ended) < len(runs):
+            row["cancelled"] = len(runs) - len(ended)
+        rows.append(row)
+    return rows
+
+
+def summary_table(results: Sequence[RunResult]) -> None:
+    st.table(summary_rows(results), hide_index=True, border="horizontal")
+    st.caption("Mean over seeds ± the half-width of its 95% confidence interval (Student t; none with one seed). "
+               "Diverged runs are counted, not averaged.")
+
+
+def figures(results: Sequence[RunResult], prefix: str) -> None:
+    """The Train page's figures of ``results``, keyed ``<prefix>.<figure>``."""
+    results = list(results)
+    figure_with_caption(epoch_figure(results, ("train_loss", "val_loss"), names=("train", "validation"), log_y=True,
+                                     title="Loss per epoch", y_title="cross-entropy"),
+                        TRAIN_CAPTIONS["loss"], key=f"{prefix}.loss")
+    figure_with_caption(epoch_figure(results, ("test_accuracy",), title="Test accuracy per epoch",
+                                     y_title="test accuracy"), TRAIN_CAPTIONS["accuracy"], key=f"{prefix}.accuracy")
+    figure_with_caption(series_figure(results, "effective_lr", log_y=True, title="Effective learning rate",
+                                      y_title="||update|| / ||gradient||"),
+                        TRAIN_CAPTIONS["effective_lr"], key=f"{prefix}.effective_lr")
+    figure_with_caption(series_figure(results, "cos_grad_prev", title="Gradient alignment",
+                                      y_title="cos(g_t, g_{t-1})"),
+                        TRAIN_CAPTIONS["cos_grad_prev"], key=f"{prefix}.cos")
+    figure_with_caption(layers_figure(results), TRAIN_CAPTIONS["layers"], key=f"{prefix}.layers")
+    figure_with_caption(internals_figure(results), TRAIN_CAPTIONS["internals"], key=f"{prefix}.internals")
+
+
+def downloads(results: Sequence[RunResult], prefix: str) -> None:
+    left, right = st.columns(2)
+    left.download_button("telemetry (CSV)", telemetry_csv(results), file_name=f"{prefix}_telemetry.csv",
+                         mime="text/csv", icon=":material/download:", width="stretch", key=f"{prefix}.csv")
+    right.download_button("specs and summaries (JSON)", summary_json(results), file_name=f"{prefix}_runs.json",
+                          mime="application/json", icon=":material/download:", width="stretch", key=f"{prefix}.json")
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "estimating…"
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+
+
+def _poll(job_id: str) -> JobStatus | str:
+    """The job's status, or the message to show instead (the page never raises into the browser)."""
+    try:
+        return get_manager().poll(job_id)
+    except UnknownJob:
+        return (f"There is no training job {job_id!r} on this server: it was never started here, or it ended long "
+                "ago and nothing of it was saved. Press Start to train.")
+    except Exception as error:  # a broken store or manager: a message, never a traceback
+        return f"Could not read training job {job_id!r}: {type(error).__name__}: {error}"
+
+
+def job_view(job_id: str, live: bool) -> None:
+    """Progress, the curves of the runs that have ended, and (once ended) the summary and downloads of the job."""
+    status = _poll(job_id)
+    if isinstance(status, str):
+        st.warning(status, icon=":material/link_off:")
+        return
+    progress = status.progress
+    fraction = 1.0 if status.state == "finished" else (progress.fraction if progress else 0.0)
+    ended = f"{len(status.results)} of {status.runs_total} runs ended"
+    if status.state == "queued":
+        text = "queued: waiting for a free worker"
+    elif status.state == "running":
+        current = f" · now {progress.current}" if progress and progress.current else ""
+        eta = _duration(progress.eta_seconds) if progress else "estimating…"
+        text = f"running · {fraction:.0%}{current} · ETA {eta}"
+    else:
+        text = f"{status.state} · {ended}"
+    st.progress(min(max(fraction, 0.0), 1.0), text=escape_markdown(text))
+    if status.state == "cancelled":
+        st.warning(f"Cancelled: {ended}; their curves and summary are below.", icon=":material/cancel:")
+    elif status.state == "failed":
+        st.error(f"The training job failed: {status.error}", icon=":material/error:")
+    results = list(status.results)
+    for result in results:
+        if result.status == "diverged":
+            st.error(f"**{escape_markdown(result.spec.optimizer.label)}** (seed {result.spec.seed}) diverged at step "
+                     f"{result.diverged_at}: {escape_markdown(result.reason or '')}", icon=":material/trending_up:")
+    if status.done and results:
+        st.subheader("Summary", anchor=False)
+        summary_table(results)
+        downloads(results, "train")
+    if results:
+        figures(results, "job")
+    elif not status.done:
+        st.info("The curves appear here as each run ends.", icon=":material/hourglass_top:")
+    if live and status.done:
+        st.rerun()  # the whole page: the buttons and the past runs follow the job's end
+
+
+def _delete(run_ids: list[str]) -> None:
+    for run_id in run_ids:
+        store.delete(run_id)
+    st.session_state[PAST] = []
+
+
+# --- inputs -------------------------------------------------------------------------------------------------------
+url = UrlState("train")
+session = st.session_state.setdefault(SESSION, secrets.token_urlsafe(9))
+if JOB not in st.session_state:  # a reload: re-attach to the job named in the URL
+    st.session_state[JOB] = st.query_params.get("job") or None
+choices: list[OptimizerChoice | None] = []
+with st.sidebar:
+    st.subheader("Training", anchor=False)
+    buttons = st.container()
+    epochs = url.slider("epochs", "epochs", 10, 1, 100, 1, help="Passes over MNIST-1D's training split.")
+    batch = url.slider("batch size", "batch", 128, 1, 1024, 1, help="Examples per optimizer step.")
+    seeds = url.slider("seeds", "seeds", 1, 1, 10, 1,
+                       help="Independent runs per optimizer (initial weights, batch order and split), for the "
+                       "confidence intervals.")
+    count = url.slider("optimizers", "n", 2, 1, 4, 1, help="How many optimizers train side by side.")
+    for slot in range(1, count + 1):
+        with st.container(border=True):
+            choices.append(optimizer_controls(url, slot, DEFAULT_OPTIMIZERS[slot - 1]))
+
+st.title("Train")
+st.markdown("Optimizers side by side on the seed MLP on MNIST-1D: the same initial weights, the same mini-batches, "
+            "several seeds. Press **Start**; training runs in the background while the curves fill in, and every run "
+            "is saved, so you can reload it below.")
+valid = tuple(choice for choice in choices if choice is not None)
+if len(valid) < len(choices):
+    st.warning("Optimizers with invalid settings are left out until they are fixed (see the sidebar).")
+spec: ComparisonSpec | None = None
+try:
+    log_every = min(default_log_every(MNIST1D), max(1, int(epochs) * steps_per_epoch(int(batch)) // MIN_RECORDS))
+    spec = ComparisonSpec(MNIST1D, valid, epochs=int(epochs), batch_size=int(batch), log_every=log_every,
+                          seeds=tuple(range(int(seeds)))) if valid else None
+except ValueError as error:  # the controls prevent it; never a traceback in the browser
+    st.error(f"This configuration cannot run: {error}")
+
+job_id: str | None = st.session_state[JOB]
+status = _poll(job_id) if job_id else None
+running = isinstance(status, JobStatus) and not status.done
+with buttons:
+    left, right = st.columns(2)
+    start = left.button("Start", type="primary", icon=":material/play_arrow:", width="stretch",
+                        disabled=spec is None or running, key="train.start")
+    stop = right.button("Cancel", icon=":material/stop:", width="stretch", disabled=not running, key="train.cancel")
+if start and spec is not None:
+    try:
+        job_id = get_manager().submit(spec, session=session)
+    except Busy as error:
+        st.warning(str(error), icon=":material/hourglass_top:")
+    else:
+        st.session_state[JOB] = job_id
+        st.rerun()  # draw the buttons again: Start off, Cancel on
+if stop and job_id:
+    with contextlib.suppress(UnknownJob):  # it ended and was dropped meanwhile: the view below says so
+        get_manager().cancel(job_id)
+if isinstance(status, str) and not start:  # an unknown job (a stale link): say so once, then forget it
+    st.warning(status, icon=":material/link_off:")
+    st.session_state[JOB] = job_id = None
+if job_id:
+    url.values["job"] = job_id
+url.write()
+if spec is None and not valid:
+    st.info("Fix the optimizer settings in the sidebar: none of them is valid.", icon=":material/tune:")
+
+# --- the job --------------------------------------------------------------------------------------------------------
+if job_id:
+    st.fragment(job_view, run_every=POLL_SECONDS if running else None)(job_id, running)
+else:
+    st.info("Set up the comparison in the sidebar and press **Start**.", icon=":material/play_arrow:")
+
+# --- past runs ------------------------------------------------------------------------------------------------------
+st.divider()
+st.header("Past runs", anchor=False)
+saved = [run for run in store.list_runs() if run.task == MNIST1D]
+if not saved:
+    st.caption(f"No saved MNIST-1D runs yet (they are kept in {store.runs_dir()}).")
+else:
+    def _describe(run: store.StoredRun) -> str:
+        accuracy = run.summary.get("final_test_accuracy", math.nan)
+        shown = f"{accuracy:.1%}" if math.isfinite(accuracy) else "-"
+        return f"{run.saved_at[:19].replace('T', ' ')} · {run.label} · seed {run.seed} · {run.status} · test {shown}"
+
+    labels = {run.run_id: _describe(run) for run in saved}
+    st.session_state[PAST] = [run_id for run_id in st.session_state.get(PAST, []) if run_id in labels]
+    picked = st.multiselect("saved runs (newest first)", list(labels), format_func=labels.__getitem__, key=PAST,
+                            help="Pick runs to compare them with the same table and figures.")
+    st.button("Delete selected", icon=":material/delete:", disabled=not picked, on_click=_delete, args=(picked,),
+              key="train.delete")
+    loaded = []
+    for run_id in picked:
+        try:
+            loaded.append(store.load(run_id))
+        except (KeyError, ValueError) as error:
+            st.warning(f"Could not load {run_id}: {error}")
+    if loaded:
+        summary_table(loaded)
+        downloads(loaded, "past")
+        figures(loaded, "past")

@@ -1,0 +1,152 @@
+"""The Train page, run headless with AppTest against the real job manager: it renders, Start trains a tiny comparison
+in the background and the page shows its summary, Cancel stops it, and bad URL values or an unknown job id show a
+message instead of a traceback."""
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine import jobs, store
+from engine.jobs import Busy, JobStatus
+from engine.spec import ComparisonSpec
+from tests.test_pages_theory import open_page, specs, warnings
+
+TRAIN = "pages/train.py"
+TINY = {"epochs": "1", "batch": "512"}
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Runs and the MNIST-1D cache go to a fresh ``$OPTISCOPE_HOME``."""
+    monkeypatch.setenv("OPTISCOPE_HOME", str(tmp_path))
+    return tmp_path
+
+
+def wait_until_done(at: AppTest, timeout_s: float = 90.0) -> AppTest:
+    """Rerun the page until the job's progress bar says it ended."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        at.run()
+        assert not at.exception
+        text = progress_text(at)
+        if text.startswith(("finished", "cancelled", "failed")):
+            return at
+        time.sleep(0.3)
+    pytest.fail(f"the job did not end within {timeout_s} s (progress: {progress_text(at)!r})")
+
+
+def progress_text(at: AppTest) -> str:
+    bars = at.get("progress")
+    return bars[0].proto.text if bars else ""
+
+
+def test_train_renders_and_writes_its_url(repo_root: Path) -> None:
+    at = open_page(repo_root, TRAIN)
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Train"]
+    assert at.query_params["epochs"] == "10" and at.query_params["batch"] == "128"
+    assert at.query_params["opt1"] == "adam:lr=0.0047"
+    assert at.query_params["opt2"] == "agaw:target_lr=0.0046,warmup_steps=107,gamma=1.7"
+    assert "job" not in at.query_params
+    assert not warnings(at) and not at.error
+    assert at.button(key="train.cancel").disabled and not at.button(key="train.start").disabled
+
+
+def test_start_trains_and_shows_the_summary_then_the_run_is_saved(repo_root: Path) -> None:
+    at = open_page(repo_root, TRAIN, **TINY)
+    at.button(key="train.start").click().run()
+    assert not at.exception
+    job_id = at.session_state["train.job"]
+    assert job_id and at.query_params["job"] == job_id
+    wait_until_done(at)
+    assert progress_text(at).startswith("finished"), progress_text(at)
+    table = at.table[0].value
+    assert list(table["optimizer"]) == ["Adam (lr=0.0047)",
+                                        "AGAW (target_lr=0.0046, warmup_steps=107, gamma=1.7)"]
+    assert table["final test accuracy"].str.endswith("%").all()
+    assert "best test accuracy (peeks at the test set)" in table.columns
+    assert len(specs(at)) == 6  # loss, accuracy, effective LR, cosine, layers, internals
+    assert at.query_params["job"] == job_id and at.query_params["epochs"] == "1"
+    saved = [run for run in store.list_runs() if run.job_id == job_id]
+    assert len(saved) == 2
+    assert len(at.multiselect(key="train.past").options) == 2
+
+    # Past runs: pick one, it is drawn; delete it, it is gone.
+    at.multiselect(key="train.past").select(saved[0].run_id).run()
+    assert not at.exception
+    assert len(at.table) == 2 and len(specs(at)) == 12
+    at.button(key="train.delete").click().run()
+    assert not at.exception
+    assert [run.run_id for run in store.list_runs()] == [saved[1].run_id]
+
+
+def test_a_reload_reattaches_to_the_job_in_the_url(repo_root: Path) -> None:
+    at = open_page(repo_root, TRAIN, **TINY)
+    at.button(key="train.start").click().run()
+    job_id = at.session_state["train.job"]
+    wait_until_done(at)
+    again = wait_until_done(open_page(repo_root, TRAIN, **TINY, job=job_id))
+    assert progress_text(again).startswith("finished")
+    assert again.table and again.query_params["job"] == job_id
+
+
+def test_cancel_stops_the_job(repo_root: Path) -> None:
+    at = open_page(repo_root, TRAIN, epochs="100", batch="32", seeds="3")
+    at.button(key="train.start").click().run()
+    assert not at.exception and at.button(key="train.start").disabled
+    at.button(key="train.cancel").click().run()
+    assert not at.exception
+    wait_until_done(at, timeout_s=30)
+    assert progress_text(at).startswith("cancelled")
+    assert any("Cancelled" in w for w in warnings(at))
+    assert not at.button(key="train.start").disabled and at.button(key="train.cancel").disabled
+
+
+@pytest.mark.parametrize(("name", "bad"), [("epochs", "0"), ("batch", "huge"), ("opt1", "nosuch")])
+def test_a_bad_url_value_warns_and_falls_back(repo_root: Path, name: str, bad: str) -> None:
+    at = open_page(repo_root, TRAIN, **{name: bad})
+    assert not at.exception
+    assert any(name in w and "default" in w for w in warnings(at))
+    assert at.query_params[name] == {"epochs": "10", "batch": "128", "opt1": "adam:lr=0.0047"}[name]
+
+
+def test_an_unknown_job_in_the_url_says_so(repo_root: Path) -> None:
+    at = open_page(repo_root, TRAIN, job="nosuchjob")
+    assert not at.exception
+    assert any("no training job 'nosuchjob'" in w for w in warnings(at))
+    assert "job" not in at.query_params
+    assert not at.get("progress")
+
+
+class FakeManager:
+    """Stands in for the job manager: ``submit`` raises ``busy`` when given, ``poll`` reports a failed job."""
+
+    def __init__(self, busy: bool) -> None:
+        self.busy = busy
+
+    def submit(self, spec: ComparisonSpec, *, session: str = "") -> str:
+        if self.busy:
+            raise Busy("jobs: this session already has 2 jobs running (limit max_per_session=2)")
+        self.spec = spec
+        return "fakejob"
+
+    def poll(self, job_id: str) -> JobStatus:
+        return JobStatus(job_id, "failed", self.spec, "", None, (), (), "RuntimeError: out of memory", 2, 0.0, 1.0)
+
+
+@pytest.mark.parametrize("busy", [True, False])
+def test_busy_and_failed_jobs_show_their_message(repo_root: Path, monkeypatch: pytest.MonkeyPatch, busy: bool) -> None:
+    fake = FakeManager(busy)
+    monkeypatch.setattr(jobs, "get_manager", lambda: fake)
+    at = open_page(repo_root, TRAIN, **TINY)
+    at.button(key="train.start").click().run()
+    assert not at.exception
+    if busy:
+        assert any("max_per_session=2" in w for w in warnings(at))
+        assert "job" not in at.query_params
+    else:
+        assert any("out of memory" in e.value for e in at.error)
+        assert progress_text(at).startswith("failed")
+        assert fake.spec.epochs == 1 and fake.spec.batch_size == 512 and fake.spec.log_every == 1
