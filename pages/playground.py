@@ -17,7 +17,7 @@ from engine.figures_run import (
 from engine.runner import RunResult, run_comparison
 from engine.spec import ComparisonSpec, OptimizerChoice
 from engine.surfaces import EXPR_DOMAIN, EXPR_PREFIX, EXPR_START, SURFACES, Surface, get_surface
-from ui.components import UrlState, escape_markdown, figure_with_caption, optimizer_controls, url_selectbox, url_text
+from ui.components import UrlState, escape_markdown, figure_with_caption, optimizer_controls
 
 FORMULA = "formula"  # the surface option that shows a text field for a typed formula
 DEFAULT_FORMULA = "x**2 + 5*y**2 + 2*sin(3*x)"
@@ -58,10 +58,10 @@ surface: Surface | None = None
 with st.sidebar:
     st.subheader("Surface", anchor=False)
     options = {key: s.name for key, s in SURFACES.items()} | {FORMULA: "formula…"}
-    surface_key = url_selectbox(url, "loss surface", "surface", "rosenbrock", options,
+    surface_key = url.selectbox("loss surface", "surface", "rosenbrock", options,
                                 help="A classic test function, or your own formula in x and y.", on_change=_reset_start)
     if surface_key == FORMULA:
-        formula = url_text(url, "f(x, y) =", "formula", DEFAULT_FORMULA,
+        formula = url.text_input("f(x, y) =", "formula", DEFAULT_FORMULA,
                            help="x, y, numbers, pi, e, + - * / **, and sin, cos, exp, log, sqrt, abs, tanh ...")
         try:
             surface = get_surface(EXPR_PREFIX + formula)

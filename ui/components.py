@@ -2,6 +2,7 @@
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -80,7 +81,8 @@ class UrlState:
         """The widget key of parameter ``name`` (set ``st.session_state[key]`` to move the control)."""
         return f"{self.page}.{name}"
 
-    def _fallback(self, name: str, default: object, error: ValueError) -> object:
+    def fallback(self, name: str, default: object, error: ValueError) -> object:
+        """Use ``default`` for ``name`` and keep the warning (``error``'s message) to show next to its field."""
         self.warnings[name] = f"{error}. Using the default {name} = {default:g}." if isinstance(default, float) \
             else f"{error}. Using the default {name} = {default}."
         return default
@@ -102,7 +104,7 @@ class UrlState:
             return check_number("URL", name, parsed, low=low, high=high, low_open=low_open,
                                 high_open=high_open, integer=integer)
         except ValueError as error:
-            return self._fallback(name, default, error)  # type: ignore[return-value]
+            return self.fallback(name, default, error)  # type: ignore[return-value]
 
     def choice(self, name: str, default: str, choices: Sequence[str]) -> str:
         """The URL's ``name`` if it is one of ``choices``, else ``default`` (and a warning)."""
@@ -112,15 +114,17 @@ class UrlState:
         try:
             return check_choice("URL", name, raw, choices)
         except ValueError as error:
-            return self._fallback(name, default, error)  # type: ignore[return-value]
+            return self.fallback(name, default, error)  # type: ignore[return-value]
 
-    def _seed(self, name: str, value: object) -> str:
+    def seed(self, name: str, value: object) -> str:
+        """The widget key of ``name``, its state set to ``value`` on the page's first run (the URL decides then)."""
         key = self.key(name)
         if key not in st.session_state:  # first run of this page: the URL decides; afterwards the widget does
             st.session_state[key] = value
         return key
 
-    def _done(self, name: str, value: object) -> object:
+    def record(self, name: str, value: object) -> object:
+        """Keep the control's current ``value`` for ``write`` and show its URL warning, if any; returns ``value``."""
         self.values[name] = value
         if name in self.warnings:
             st.warning(self.warnings[name], icon=":material/link_off:")
@@ -131,23 +135,37 @@ class UrlState:
         """A slider over [low, high] whose value lives in the URL as ``name``."""
         integer = isinstance(step, int) and isinstance(default, int)
         value = self.number(name, default, low=low, high=high, integer=integer)
-        key = self._seed(name, int(value) if integer else float(value))
-        return self._done(name, st.slider(label, low, high, step=step, key=key, help=help, format=fmt))  # type: ignore[return-value]
+        key = self.seed(name, int(value) if integer else float(value))
+        return self.record(name, st.slider(label, low, high, step=step, key=key, help=help, format=fmt))  # type: ignore[return-value]
 
     def number_input(self, label: str, name: str, default: float, low: float, high: float, step: float,
                      help: str | None = None, fmt: str | None = None) -> float:
         """A number field over [low, high] whose value lives in the URL as ``name``."""
-        key = self._seed(name, float(self.number(name, default, low=low, high=high)))
+        key = self.seed(name, float(self.number(name, default, low=low, high=high)))
         widget = st.number_input(label, min_value=low, max_value=high, step=step, key=key, help=help, format=fmt)
-        return self._done(name, float(widget))  # type: ignore[return-value]
+        return self.record(name, float(widget))  # type: ignore[return-value]
 
     def choice_input(self, label: str, name: str, default: str, options: Mapping[str, str],
                      help: str | None = None) -> str:
         """Radio buttons over ``options`` (URL value -> label) whose value lives in the URL as ``name``."""
-        key = self._seed(name, self.choice(name, default, tuple(options)))
-        widget = st.radio(label, tuple(options), format_func=options.__getitem__, key=key, help=help,
-                          horizontal=True)
-        return self._done(name, widget)  # type: ignore[return-value]
+        return self._choice(st.radio, label, name, default, options, help=help, horizontal=True)
+
+    def selectbox(self, label: str, name: str, default: str, options: Mapping[str, str], help: str | None = None,
+                  on_change: Callable[[], None] | None = None) -> str:
+        """A select box over ``options`` (URL value -> label) whose value lives in the URL as ``name``."""
+        return self._choice(st.selectbox, label, name, default, options, help=help, on_change=on_change)
+
+    def text_input(self, label: str, name: str, default: str, help: str | None = None) -> str:
+        """A text field whose value lives in the URL as ``name`` (the caller checks what it means)."""
+        raw = st.query_params.get(name)
+        key = self.seed(name, default if raw is None else raw)
+        return self.record(name, st.text_input(label, key=key, help=help))  # type: ignore[return-value]
+
+    def _choice(self, widget: Callable[..., Any], label: str, name: str, default: str, options: Mapping[str, str],
+                **kwargs: Any) -> str:
+        key = self.seed(name, self.choice(name, default, tuple(options)))
+        value = widget(label, tuple(options), format_func=options.__getitem__, key=key, **kwargs)
+        return self.record(name, value)  # type: ignore[return-value]
 
     def set(self, **values: object) -> None:
         """Move controls (e.g. from a preset button's ``on_click``): sets their widget state before they render."""
@@ -252,8 +270,8 @@ def optimizer_controls(state: UrlState, slot: int, default: str) -> OptimizerCho
         try:
             initial = OptimizerChoice.parse(raw)
         except ValueError as error:
-            state._fallback(name, default, error)
-    key_widget = state._seed(name, initial.key)
+            state.fallback(name, default, error)
+    key_widget = state.seed(name, initial.key)
     if st.session_state[key_widget] not in REGISTRY:  # a stale key (a registry that changed under a session)
         st.session_state[key_widget] = initial.key
     key = st.selectbox(f"optimizer {slot}", tuple(REGISTRY), key=key_widget, format_func=lambda k: REGISTRY[k].name,
@@ -273,24 +291,8 @@ def optimizer_controls(state: UrlState, slot: int, default: str) -> OptimizerCho
     try:
         choice = OptimizerChoice(key, values)
     except ValueError as error:
-        state._done(name, key + (":" + changed if changed else ""))
+        state.record(name, key + (":" + changed if changed else ""))
         st.error(str(error), icon=":material/error:")
         return None
-    state._done(name, str(choice))
+    state.record(name, str(choice))
     return choice
-
-
-def url_selectbox(state: UrlState, label: str, name: str, default: str, options: Mapping[str, str],
-                  help: str | None = None, on_change: Callable[[], None] | None = None) -> str:
-    """A select box over ``options`` (URL value -> label) whose value lives in ``state``'s URL as ``name``."""
-    key = state._seed(name, state.choice(name, default, tuple(options)))
-    widget = st.selectbox(label, tuple(options), format_func=options.__getitem__, key=key, help=help,
-                          on_change=on_change)
-    return state._done(name, widget)  # type: ignore[return-value]
-
-
-def url_text(state: UrlState, label: str, name: str, default: str, help: str | None = None) -> str:
-    """A text field whose value lives in ``state``'s URL as ``name`` (the caller checks what it means)."""
-    raw = st.query_params.get(name)
-    key = state._seed(name, default if raw is None else raw)
-    return state._done(name, st.text_input(label, key=key, help=help))  # type: ignore[return-value]
