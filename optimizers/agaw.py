@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from optimizers.runs import Hyper, flatten_runs, run_dot, with_runs_axis
+from optimizers.runs import Hyper, run_rows, with_runs_axis
 from optimizers.validation import check_number
 from optimizers.wrapper import OptimizerWrapper
 
@@ -20,22 +21,32 @@ NORM_THRESHOLD = 1e-8
 
 
 class PreviousGradient(NamedTuple):
-    """g_{t-1}: each run's gradients concatenated ([R, n]) and their norms ([R]), kept for the next cosine."""
+    """g_{t-1} for R runs: one slot of a two-slot buffer, so that g_t is written into the other slot in place.
 
-    flat: Tensor
-    norm: Tensor
+    ``slots`` is [2, R, n] (each run's gradients concatenated), ``latest`` the slot that holds g_{t-1} and ``norm``
+    its norms ([R], float64). Alternating the slots saves a copy and an allocation per step (memory-bound work).
+    """
+
+    slots: Tensor
+    latest: int
+    norm: np.ndarray
+
+    @property
+    def flat(self) -> Tensor:
+        """g_{t-1}: [R, n]."""
+        return self.slots[self.latest]
 
 
 def agaw_warmup(
     grads: list[Tensor],
     previous: PreviousGradient | None,
-    lr: Tensor,
+    lr: np.ndarray,
     *,
     initial_lr: Hyper,
     target_lr: Hyper,
     warmup_steps: Hyper,
     gamma: Hyper,
-) -> tuple[Tensor, Tensor, PreviousGradient]:
+) -> tuple[np.ndarray, np.ndarray, PreviousGradient]:
     """One AGAW warmup update for R runs (grads shaped [R, ...]); returns (lr, cosine, this step's gradient).
 
     With g_t each run's gradients concatenated and s_t = <g_t, g_{t-1}> / (||g_t|| ||g_{t-1}||):
@@ -44,19 +55,32 @@ def agaw_warmup(
 
     only while lr < target_lr, and only where both norms exceed tau and g_{t-1} has g_t's length; elsewhere lr
     stays and the cosine is NaN. ``previous`` is the gradient this function returned on the last call
-    (None on the first); ``lr`` has shape [R]; the other hyperparameters are numbers or [R] tensors.
+    (None on the first); its buffer is reused, so the returned gradient replaces it. ``lr`` has shape [R]; the
+    other hyperparameters are numbers or [R] tensors.
+    The gradients' work is two tensor ops (a concatenation into the free slot, one batched product for both dot
+    products); the per-run rule is float64 numpy on [R] values, whose ops cost a quarter of torch's dispatch (the
+    whole step is timed against Adam's in benchmarks/bench_optimizers.py).
     The increment uses (target_lr - initial_lr), not the write-up code's hard-coded (target_lr - 1e-7) (spec §2.2).
     """
-    flat = flatten_runs(grads)
-    current = PreviousGradient(flat, torch.linalg.vector_norm(flat, dim=1))
-    if previous is None or previous.flat.shape != flat.shape:
-        return lr, torch.full_like(lr, float("nan")), current
-    defined = torch.minimum(current.norm, previous.norm) > NORM_THRESHOLD
-    cosine = (run_dot(flat, previous.flat) / (current.norm * previous.norm)).to(lr.dtype)
-    increment = (target_lr - initial_lr) / warmup_steps * cosine.clamp(min=0) ** gamma  # 0.0**0 == 1 (spec §2.1)
-    raised = torch.clamp(lr + increment, max=target_lr)
-    cosine = torch.where(defined, cosine, float("nan"))
-    return torch.where(defined & (lr < target_lr), raised, lr), cosine, current
+    rows = [run_rows(grad) for grad in grads]
+    shape = (2, rows[0].shape[0], sum(row.shape[1] for row in rows))
+    aligned = previous is not None and previous.slots.shape == shape
+    slots = previous.slots if aligned else rows[0].new_zeros(shape)
+    slot = 1 - previous.latest if aligned else 0
+    flat = torch.cat(rows, dim=1, out=slots[slot])
+    # One pass over both slots: [R, 2] = (<g_t, slot 0>, <g_t, slot 1>); one of them is ||g_t||^2.
+    products = torch.bmm(slots.transpose(0, 1), flat.unsqueeze(2)).view(-1, 2).cpu().numpy().astype(np.float64)
+    norm = np.sqrt(products[:, slot])
+    current = PreviousGradient(slots, slot, norm)
+    if not aligned:
+        return lr, np.full_like(lr, np.nan), current
+    initial_lr, target_lr, warmup_steps, gamma = (np.asarray(h) for h in (initial_lr, target_lr, warmup_steps, gamma))
+    defined = np.minimum(norm, previous.norm) > NORM_THRESHOLD
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 where a norm is 0: masked by ``defined``
+        cosine = products[:, 1 - slot] / (norm * previous.norm)
+    increment = (target_lr - initial_lr) / warmup_steps * np.maximum(cosine, 0.0) ** gamma  # 0.0**0 == 1 (§2.1)
+    raised = np.minimum(lr + increment, target_lr)
+    return np.where(defined & (lr < target_lr), raised, lr), np.where(defined, cosine, np.nan), current
 
 
 class AGAW(OptimizerWrapper):
@@ -115,20 +139,21 @@ class AGAW(OptimizerWrapper):
         lr, cosine, self._previous = agaw_warmup(
             with_runs_axis(grads),
             self._previous,
-            torch.tensor([self.lr], dtype=torch.float64),
+            np.array([self.lr]),
             initial_lr=self.initial_lr,
             target_lr=self.target_lr,
             warmup_steps=self.warmup_steps,
             gamma=self.gamma,
         )
-        self.lr = float(lr)
+        self.lr = float(lr[0])
         self._apply_lr()
-        self.stats = {"lr": self.lr, "cosine": float(cosine)}
+        self.stats = {"lr": self.lr, "cosine": float(cosine[0])}
 
     def _extra_state(self) -> dict[str, Any]:
+        previous = self._previous
         return {
             "lr": self.lr,
-            "previous": self._previous,
+            "previous": None if previous is None else {"flat": previous.flat.clone(), "norm": previous.norm.copy()},
             "target_lr": self.target_lr,
             "initial_lr": self.initial_lr,
             "warmup_steps": self.warmup_steps,
@@ -140,7 +165,9 @@ class AGAW(OptimizerWrapper):
         self.target_lr, self.initial_lr = extra["target_lr"], extra["initial_lr"]
         self.warmup_steps, self.gamma = extra["warmup_steps"], extra["gamma"]
         previous = extra["previous"]
+        if previous is None:
+            self._previous = None
+            return
         like = self.param_groups[0]["params"][0]
-        self._previous = None if previous is None else PreviousGradient(
-            *(part.to(device=like.device, dtype=like.dtype).clone() for part in previous)
-        )
+        flat = previous["flat"].to(device=like.device, dtype=like.dtype)
+        self._previous = PreviousGradient(torch.stack([flat, torch.zeros_like(flat)]), 0, previous["norm"].copy())

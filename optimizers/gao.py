@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from optimizers.runs import Hyper, foreach_arg, per_run, run_dots, run_norms, with_runs_axis
+from optimizers.runs import Hyper, foreach_arg, foreach_scale_, run_dots, run_norms, with_runs_axis
 from optimizers.validation import check_probability
 from optimizers.wrapper import OptimizerWrapper
 
@@ -31,7 +31,7 @@ def gao_gate(grads: list[Tensor], emas: list[Tensor], *, beta: Hyper) -> Tensor:
     torch._foreach_lerp_(emas, grads, foreach_arg(1 - beta, emas))
     norms = run_norms(grads + emas).clamp_(min=COSINE_EPS)  # [2T, R]: the gradients' norms, then the EMAs'
     scores = (run_dots(grads, emas) / (norms[: len(grads)] * norms[len(grads) :])).clamp_(0, 1)
-    torch._foreach_mul_(grads, [per_run(score, g) for score, g in zip(scores, grads, strict=True)])
+    foreach_scale_(grads, scores)
     return scores
 
 
@@ -66,7 +66,8 @@ class GAO(OptimizerWrapper):
             with_runs_axis([self.state[p]["m"] for p in params]),
             beta=self.beta,
         )
-        self.stats = {"score_mean": float(scores.mean()), "score_min": float(scores.min())}
+        values = scores.view(-1).tolist()
+        self.stats = {"score_mean": sum(values) / len(values), "score_min": min(values)}
 
     def _extra_state(self) -> dict[str, float]:
         return {"beta": self.beta}

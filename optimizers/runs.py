@@ -66,17 +66,26 @@ def run_norms(tensors: list[Tensor]) -> Tensor:
 
 def run_dots(a: list[Tensor], b: list[Tensor]) -> Tensor:
     """<a_i[r], b_i[r]> for every tensor pair i and run r: shape [T, R]."""
+    if a[0].shape[0] == 1:  # one run: a plain dot per tensor (three dispatches, not five)
+        return torch.stack([torch.dot(x.view(-1), y.view(-1)) for x, y in zip(a, b, strict=True)]).view(-1, 1)
     return torch.stack([run_dot(x, y) for x, y in zip(a, b, strict=True)])
+
+
+def foreach_scale_(tensors: list[Tensor], factors: Tensor) -> None:
+    """tensors_i[r] *= factors[i, r] in place, for T tensors shaped [R, ...] and factors shaped [T, R].
+
+    With one run the factors go to ``_foreach_mul_`` as plain numbers (one small host copy, then the fast
+    ScalarList kernel); with several, as per-run tensors that broadcast over each run's slice.
+    """
+    if factors.shape[1] == 1:
+        torch._foreach_mul_(tensors, factors.view(-1).tolist())
+    else:
+        torch._foreach_mul_(tensors, [per_run(factor, t) for factor, t in zip(factors, tensors, strict=True)])
 
 
 def global_run_norm(tensors: list[Tensor]) -> Tensor:
     """sqrt(sum_i ||tensors_i[r]||^2), the norm of each run's concatenated tensors: shape [R]."""
     return torch.linalg.vector_norm(torch.stack([run_norm(tensor) for tensor in tensors]), dim=0)
-
-
-def flatten_runs(tensors: list[Tensor]) -> Tensor:
-    """Concatenate each run's tensors into one row: shape [R, total number of elements]."""
-    return torch.cat([run_rows(tensor) for tensor in tensors], dim=1)
 
 
 def foreach_arg(value: Hyper | list[Hyper], like: list[Tensor]) -> float | list[float] | list[Tensor]:
