@@ -1,6 +1,7 @@
 """The command line: ``python -m engine run TASK OPT[:key=value,...] ...`` runs a comparison headless (the same
 runner, specs and store as the app) and prints a table of means and 95% confidence intervals over seeds;
-``python -m engine list`` prints the tasks and the registered optimizers with their hyperparameters.
+``python -m engine list`` prints the tasks and the registered optimizers with their hyperparameters;
+``sweep``, ``worker`` and ``reproduce`` tune and judge (``engine.cli_sweeps``).
 
 Bad arguments exit with status 2 and one line naming the field and its valid range (the spec's own message).
 """
@@ -18,10 +19,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-from engine import store
+from engine import cli_sweeps, store
 from engine.spec import MNIST1D, ComparisonSpec, OptimizerChoice
 from engine.stats import mean_ci
 from engine.surfaces import EXPR_PREFIX, SURFACES
+from engine.text_table import text_table
 from optimizers.registry import REGISTRY, HyperParam
 from optimizers.validation import check_number
 
@@ -44,7 +46,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m engine", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,list}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,list,sweep,worker,reproduce}")
     commands.add_parser("list", help="print the tasks and the optimizers with their hyperparameters")
     run = commands.add_parser("run", help="run a comparison of optimizers over seeds",
                               description="Run OPT... on TASK over seeds 0..N-1 and print mean ± 95%% CI.")
@@ -64,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="write specs, summaries and telemetry to this JSON file")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--no-save", action="store_true", help="do not save the runs to $OPTISCOPE_HOME/runs")
+    cli_sweeps.add_commands(commands)
     return parser
 
 
@@ -74,6 +77,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "list":
         print_list(sys.stdout)
         return 0
+    if args.command != "run":
+        try:
+            return cli_sweeps.run(args)
+        except ValueError as error:
+            parser.exit(2, f"{parser.prog} {args.command}: error: {_one_line(error)}\n")
     try:
         spec = comparison_from_args(args)
     except ValueError as error:
@@ -192,12 +200,9 @@ def format_table(spec: ComparisonSpec, rows: Sequence[dict[str, Any]]) -> str:
             cells.append(str(mean_ci([]) if cell["n"] == 0 else _cell(cell["mean"], cell["ci95"])))
         cells.append(f"{row['diverged']}/{row['runs']}")
         body.append(cells)
-    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
-             for line in [header, *body]]
     seeds = len(spec.seeds)
     note = f"{spec.task}: mean ± 95% CI over {seeds} seed{'s' * (seeds != 1)} (Student t; diverged runs left out)"
-    return "\n".join([note, lines[0], "  ".join("-" * width for width in widths), *lines[1:]])
+    return note + "\n" + text_table([header, *body])
 
 
 def print_list(out: IO[str]) -> None:

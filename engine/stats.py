@@ -58,3 +58,28 @@ def mean_ci(values: Iterable[float], confidence: float = 0.95) -> MeanCI:
     variance = math.fsum((value - mean) ** 2 for value in finite) / (n - 1)
     half_width = float(stats.t.ppf((1 + confidence) / 2, n - 1)) * math.sqrt(variance / n)
     return MeanCI(mean, half_width, n, confidence)
+
+
+@dataclass(frozen=True)
+class Welch:
+    """Welch's unequal-variance t-test of two samples: ``difference`` = mean(a) - mean(b), two-sided ``p``."""
+
+    difference: float
+    statistic: float
+    p: float
+
+
+def welch(a: Iterable[float], b: Iterable[float]) -> Welch:
+    """Welch's t-test (``scipy.stats.ttest_ind(equal_var=False)``) on the finite values of ``a`` and ``b``.
+
+    p is NaN when either side has fewer than two values or both have no spread (nothing to test).
+    """
+    left = [float(v) for v in a if math.isfinite(float(v))]
+    right = [float(v) for v in b if math.isfinite(float(v))]
+    if not left or not right:
+        return Welch(math.nan, math.nan, math.nan)
+    difference = math.fsum(left) / len(left) - math.fsum(right) / len(right)
+    if len(left) < 2 or len(right) < 2 or (len(set(left)) == 1 and len(set(right)) == 1):
+        return Welch(difference, math.nan, math.nan)
+    result = stats.ttest_ind(left, right, equal_var=False)
+    return Welch(difference, float(result.statistic), float(result.pvalue))

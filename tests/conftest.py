@@ -9,3 +9,27 @@ import pytest
 def repo_root() -> Path:
     """The repository root: where app.py lives and where the app and its subprocesses run from."""
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def mnist1d_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """MNIST-1D generated once for the session (a few seconds): the cache file, to copy into fresh homes."""
+    from engine.mnist1d import dataset_path, load_mnist1d
+
+    home = tmp_path_factory.mktemp("mnist1d-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OPTISCOPE_HOME", str(home))
+        load_mnist1d()
+        return dataset_path()
+
+
+@pytest.fixture
+def home_with_mnist1d(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mnist1d_cache: Path) -> Path:
+    """A fresh ``$OPTISCOPE_HOME`` (for this test and its subprocesses) holding the session's MNIST-1D cache."""
+    import shutil
+
+    home = tmp_path / "home"
+    (home / "cache").mkdir(parents=True)
+    shutil.copy(mnist1d_cache, home / "cache" / mnist1d_cache.name)
+    monkeypatch.setenv("OPTISCOPE_HOME", str(home))
+    return home

@@ -1,0 +1,111 @@
+"""The seed claims: the data file, the statistics and verdicts, and ``reproduce --quick`` end to end for each."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from scipy import stats
+
+from engine import claims
+from engine.claims import METRICS, judge, load_claims
+from engine.stats import welch
+
+CLAIMS = ("agaw", "gao", "gnw", "a2grad", "autosgm")
+EPOCHS = [
+    {"val_loss": 1.2, "test_loss": 1.3, "test_accuracy": 0.50},
+    {"val_loss": 0.9, "test_loss": 1.0, "test_accuracy": 0.61},
+    {"val_loss": 1.1, "test_loss": 0.8, "test_accuracy": 0.66},
+]
+
+
+def test_every_claim_is_in_the_data_file_with_the_seeds_setup() -> None:
+    loaded = load_claims()
+    assert tuple(loaded) == CLAIMS
+    agaw = loaded["agaw"]
+    assert [mode.label for mode in agaw.sweep.modes] == ["Adam", "Adam + linear warmup", "AGAW"]
+    assert (agaw.sweep.trials, agaw.sweep.epochs, agaw.epochs) == (15, 50, 50)
+    assert agaw.reported == {"Adam": 0.68, "Adam + linear warmup": 0.675, "AGAW": 0.689}
+    assert (loaded["gao"].sweep.trials, loaded["gao"].sweep.epochs, loaded["gao"].epochs) == (30, 25, 100)
+    assert (loaded["gnw"].sweep.trials, loaded["gnw"].sweep.epochs, loaded["gnw"].epochs) == (10, 25, 50)
+    assert loaded["gnw"].reported == {"Adam": 1.0846, "GNW-Adam": 1.0533}
+    assert loaded["gnw"].sweep.task_args == {"depth": 1}  # the write-up's MLP with one hidden layer
+    presets = {mode.label: mode.fixed for mode in loaded["a2grad"].sweep.modes if not mode.space}
+    assert presets["A2Grad exp (preset)"] == {"variant": "exp", "beta": 5.0, "lips": 1.0, "rho": 0.9}
+    gammas = {mode.fixed["gamma"] for mode in loaded["autosgm"].sweep.modes}
+    numerators = {mode.fixed["numerator"] for mode in loaded["autosgm"].sweep.modes}
+    assert gammas == {0.0, 0.3, 0.5528} and numerators == {"unity", "max_bound", "markov_huber_corr"}
+
+
+def test_welch_matches_scipy_on_fixed_numbers() -> None:
+    a, b = [0.689, 0.684, 0.692, 0.671, 0.688], [0.680, 0.676, 0.683, 0.669, 0.681]
+    expected = stats.ttest_ind(a, b, equal_var=False)
+    result = welch(a, b)
+    assert result.p == pytest.approx(expected.pvalue, rel=1e-12)
+    assert result.statistic == pytest.approx(expected.statistic, rel=1e-12)
+    assert result.difference == pytest.approx(sum(a) / 5 - sum(b) / 5, rel=1e-12)
+    assert math.isnan(welch([1.0], [1.0, 2.0]).p) and math.isnan(welch([1.0, 1.0], [2.0, 2.0]).p)
+    assert welch([0.5, math.nan, 0.7], [0.4, 0.3]).difference == pytest.approx(0.25)  # diverged seeds left out
+
+
+@pytest.mark.parametrize(("difference", "p", "claimed_better", "higher_is_better", "expected"), [
+    (0.01, 0.01, True, True, "supported"),
+    (-0.01, 0.01, True, True, "contradicted"),
+    (-0.03, 0.001, True, False, "supported"),  # a loss: lower is better
+    (-0.01, 0.01, False, True, "supported"),  # the seed reported this mode worse, and it is
+    (0.01, 0.2, True, True, "not distinguishable at 10 seeds"),
+    (0.01, math.nan, True, True, "not distinguishable at 10 seeds"),
+])
+def test_verdicts(difference: float, p: float, claimed_better: bool, higher_is_better: bool, expected: str) -> None:
+    assert judge(difference, p, claimed_better, higher_is_better, 10) == expected
+
+
+def test_the_claimed_direction_follows_the_seeds_reported_numbers() -> None:
+    agaw = load_claims()["agaw"]
+    accuracy = METRICS["best_test_accuracy"]
+    assert agaw.claimed_better("AGAW", "Adam", accuracy)
+    assert not agaw.claimed_better("Adam + linear warmup", "Adam", accuracy)  # 0.675 < 0.680 in the write-up
+    gnw = load_claims()["gnw"]
+    assert gnw.claimed_better("GNW-Adam", "Adam", METRICS["final_val_loss"])  # 1.0533 < 1.0846
+
+
+def test_the_seeds_metric_peeks_at_the_test_set_and_the_clean_one_does_not() -> None:
+    assert METRICS["best_test_accuracy"].read(EPOCHS) == 0.66  # chosen on the test set
+    assert METRICS["test_accuracy_at_best_val"].read(EPOCHS) == 0.61  # the epoch validation chose
+    assert METRICS["best_val_loss"].read(EPOCHS) == 0.9
+    assert METRICS["final_val_loss"].read(EPOCHS) == 1.1
+    assert METRICS["test_loss_at_best_val"].read(EPOCHS) == 1.0
+    assert math.isnan(METRICS["test_accuracy_at_best_val"].read([]))
+
+
+def test_an_unknown_claim_names_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="invalid claim='adamw'; allowed values: 'agaw'"):
+        claims.get_claim("adamw")
+
+
+@pytest.mark.parametrize("key", CLAIMS)
+def test_reproduce_quick_end_to_end(key: str, home_with_mnist1d: Path) -> None:
+    env = {**os.environ, "OPTISCOPE_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "engine", "reproduce", key, "--quick", "--seeds", "2", "--quiet"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    claim = load_claims()[key]
+    out = done.stdout
+    assert "[quick: budgets shrunk, not a verdict]" in out
+    assert f"seed metric  = {claim.metric}" in out and f"clean metric = {claim.clean_metric}" in out
+    for mode in claim.sweep.modes:
+        assert mode.label in out
+    for reported in claim.reported.values():
+        assert f"{reported:.4f}" in out  # the seed's number beside ours
+    result = claims.load_result(key, quick=True)
+    assert result is not None and result.seeds == [1, 2]
+    assert len(result.verdicts) == 2 * len(claim.comparisons)  # each comparison on both metrics
+    assert {outcome.label for outcome in result.modes} == {mode.label for mode in claim.sweep.modes}
+    for outcome in result.modes:
+        assert len(outcome.seed_metric) == 2
+        assert outcome.diverged == sum(math.isnan(v) for v in outcome.seed_metric)
+    assert f"saved: {claims.result_path(key, quick=True)}" in out
