@@ -26,6 +26,7 @@ from engine.colours import NEUTRAL, optimizer_colour
 from engine.figures_theory import TEMPLATE, _finish
 from engine.runner import RunResult
 from engine.surfaces import Surface, grid
+from optimizers import get
 
 LOG_CONTOUR_SPAN = 100.0
 """Contours switch to log10(1 + f - f_min) when f spans more than this over the plotted domain."""
@@ -214,6 +215,10 @@ def series_figure(results: Sequence[RunResult], key: str, *, log_y: bool = False
     return fig
 
 
+STABILITY_MARGIN = "stat/stability_margin"
+"""The telemetry key of AutoSGM's live stability margin kappa_t / kappa_max (``optimizers.autosgm``)."""
+
+
 def stat_names(result: RunResult) -> list[str]:
     """The ``stat/*`` keys a run recorded, in first-seen order."""
     names: dict[str, None] = {}
@@ -222,10 +227,30 @@ def stat_names(result: RunResult) -> list[str]:
     return list(names)
 
 
+def short_labels(results: Sequence[RunResult]) -> list[str]:
+    """Each run's optimizer name without its hyperparameters (``AutoSGM``), numbered from its second run in the list
+    (``AutoSGM #2``): short enough for a small panel's title, while the legend gives the full ``run_label``."""
+    seen: dict[str, int] = {}
+    labels = []
+    for result in results:
+        name = get(result.spec.optimizer.key).name
+        seen[name] = seen.get(name, 0) + 1
+        labels.append(name if seen[name] == 1 else f"{name} #{seen[name]}")
+    return labels
+
+
+INTERNALS_PANEL_PX = 210  # height of one row of internals panels, title and tick labels included
+
+
 def internals_figure(results: Sequence[RunResult], *, columns: int = 3) -> go.Figure:
     """Small multiples of every run's own statistics (``stat/*``): one panel per (run, statistic), in the run's
-    colour; a note instead when no run reports any."""
-    panels = [(result, style, name) for result, style in zip(results, _styles(results), strict=True)
+    colour; a note instead when no run reports any.
+
+    A panel's title is the short ``<optimizer> · <statistic>`` (``short_labels``) so that titles never run into their
+    neighbours at any width a page gives the figure; the legend names each run in full.
+    """
+    panels = [(result, style, short, name)
+              for result, style, short in zip(results, _styles(results), short_labels(results), strict=True)
               for name in stat_names(result)]
     if not panels:
         fig = go.Figure()
@@ -235,11 +260,12 @@ def internals_figure(results: Sequence[RunResult], *, columns: int = 3) -> go.Fi
         fig.update_yaxes(visible=False)
         return _finish(fig, "Optimizer internals", height=220)
     rows = -(-len(panels) // columns)
-    titles = [f"{run_label(result)} · {name.removeprefix('stat/')}" for result, _, name in panels]
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.08,
-                        vertical_spacing=min(0.5 / rows, 0.12))
+    titles = [f"{short} · {name.removeprefix('stat/')}" for _, _, short, name in panels]
+    plot_px = INTERNALS_PANEL_PX * rows
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.12,
+                        vertical_spacing=min(70 / plot_px, 0.3))  # 70 px between rows: tick labels, then the title
     shown: set[str] = set()
-    for index, (result, (colour, dash), name) in enumerate(panels):
+    for index, (result, (colour, dash), _, name) in enumerate(panels):
         label = run_label(result)
         fig.add_trace(go.Scatter(x=column(result, "step"), y=column(result, name), mode="lines", name=label,
                                  line={"color": colour, "width": 1.5, "dash": dash}, legendgroup=label,
@@ -249,7 +275,9 @@ def internals_figure(results: Sequence[RunResult], *, columns: int = 3) -> go.Fi
         shown.add(label)
     for annotation in fig.layout.annotations:
         annotation.font = {"size": 11}
-    _finish(fig, "Optimizer internals (stats)", height=140 + 200 * rows)
+    _finish(fig, "Optimizer internals (stats)", height=150 + plot_px)
+    fig.update_xaxes(tickfont={"size": 10})
+    fig.update_yaxes(tickfont={"size": 10}, exponentformat="power", nticks=5)
     fig.update_layout(template=TEMPLATE)
     return fig
 
@@ -257,14 +285,14 @@ def internals_figure(results: Sequence[RunResult], *, columns: int = 3) -> go.Fi
 # --- downloads ----------------------------------------------------------------------------------------------------
 
 
-def telemetry_csv(results: Sequence[RunResult]) -> str:
-    """Every record of every run as CSV: ``run``, ``optimizer``, ``seed``, then the union of the records' keys."""
-    keys: dict[str, None] = {}
-    for result in results:
-        for row in result.records:
-            keys.update(dict.fromkeys(row))
+def telemetry_csv(results: Sequence[RunResult], keys: Sequence[str] | None = None) -> str:
+    """Every record of every run as CSV: ``run``, ``optimizer``, ``seed``, then ``keys`` (default: the union of the
+    records' keys, in first-seen order; empty where a record lacks one)."""
+    if keys is None:
+        keys = list(dict.fromkeys(key for result in results for row in result.records for key in row))
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["run", "optimizer", "seed", *keys], lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=["run", "optimizer", "seed", *keys], lineterminator="\n",
+                            extrasaction="ignore")
     writer.writeheader()
     for result in results:
         head = {"run": run_label(result), "optimizer": str(result.spec.optimizer), "seed": result.spec.seed}

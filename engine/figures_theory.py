@@ -83,9 +83,10 @@ CAPTIONS: dict[str, str] = {
     "error_trajectory": "The distance to the minimum |e_t| at each step of a real AutoSGM run on a quadratic, on a "
     "log scale. The dashed line is the theory's prediction |e_0| rho^t: a straight descent when the spectral "
     "radius rho < 1, a climb when rho > 1. The run's slope should match it once the transient has passed.",
-    "margin": "The live stability margin kappa_t / kappa_max of a run: how close the effective loop gain is to "
-    "the boundary. Below the line at 1 the linearised dynamics contract; above it they grow. Normalised "
-    "(Adam-like) steps drift up as gradients shrink, unless the window anneals the rate.",
+    "margin": "The live stability margin of a real AutoSGM run, kappa_t / kappa_max(beta, gamma) with the loop gain "
+    "kappa_t = alpha_t eta_bar h_t (the step's rate, the filter's gain, the secant curvature along the path). "
+    "Between 0 and the dashed line at 1 the linearised dynamics contract; above 1 (shaded) they grow, and below 0 "
+    "the surface curves down. Normalised (Adam-like) steps drift up as gradients shrink, unless the window anneals.",
 }
 
 
@@ -349,21 +350,27 @@ def error_trajectory_figure(trajectory: ArrayLike, *, predicted_rate: ArrayLike 
     return _finish(fig, "Distance to the minimum per step")
 
 
-def margin_figure(steps: ArrayLike, margins: ArrayLike, *, optimizer: str = "autosgm") -> go.Figure:
-    """The stability margin kappa_t / kappa_max per step of a run, read against the boundary at 1 (spec §3.2)."""
+def margin_figure(steps: ArrayLike, margins: ArrayLike, *, optimizer: str = "autosgm",
+                  label: str = "κ_t / κ_max") -> go.Figure:
+    """The stability margin kappa_t / kappa_max per step of a run, read against the boundary at 1 (spec §3.2).
+
+    ``label`` names the trace (e.g. the run); the y axis reaches below 0 when the margin does (negative curvature).
+    """
     x, y = np.asarray(steps, dtype=np.float64), np.asarray(margins, dtype=np.float64)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(f"margin_figure: steps {x.shape} and margins {y.shape} must be 1-D of one length")
-    fig = go.Figure(go.Scatter(x=x, y=np.where(np.isfinite(y), y, np.nan), mode="lines", name="κ_t / κ_max",
+    fig = go.Figure(go.Scatter(x=x, y=np.where(np.isfinite(y), y, np.nan), mode="lines", name=label,
                                line={"color": optimizer_colour(optimizer)},
-                               hovertemplate="step %{x}<br>margin = %{y:.4f}<extra></extra>"))
+                               hovertemplate="step %{x}<br>margin = %{y:.4g}<extra></extra>"))
     finite = y[np.isfinite(y)]
     upper = max(1.2, float(finite.max()) * 1.05) if finite.size else 1.2
+    lower = min(0.0, float(finite.min()) * 1.05) if finite.size else 0.0
     fig.add_hrect(y0=1.0, y1=upper, fillcolor=UNSTABLE, opacity=0.08, line_width=0)
     fig.add_hline(y=1.0, line={"color": UNSTABLE, "dash": "dash"}, annotation_text="boundary κ = κ_max",
                   annotation_position="top left")
     fig.update_xaxes(title_text="step")
-    fig.update_yaxes(title_text="stability margin κ_t / κ_max", range=[0, upper])
+    fig.update_yaxes(title_text="stability margin κ_t / κ_max", range=[lower, upper])
+    fig.update_layout(showlegend=True)  # the one trace's legend entry names the run
     return _finish(fig, "Stability margin")
 
 

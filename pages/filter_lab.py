@@ -7,6 +7,7 @@ import math
 import plotly.graph_objects as go
 import streamlit as st
 
+from engine.exports import config_json, frequency_csv, time_response_csv
 from engine.figures_theory import (
     CAPTIONS,
     FILTER_PRESETS,
@@ -15,8 +16,8 @@ from engine.figures_theory import (
     time_response_figure,
     zplane_figure,
 )
-from engine.theory import lowpass
-from ui.components import UrlState, figure_with_caption
+from engine.theory import LowpassResponse, lowpass
+from ui.components import UrlState, download_buttons, figure_with_caption
 
 DEFAULT = FILTER_PRESETS[-1]  # AutoSGM's default filter
 DEBIAS = {"true": "seed 1/(1-β^t)", "exact": "exact", "false": "off"}  # AutoSGM's own debias option values
@@ -24,14 +25,12 @@ _DEBIAS_TRACE = {"true": "step, seed debias 1/(1-β^t)", "exact": "step, exact d
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _figures(beta: float, gamma: float, eta: float) -> tuple[dict[str, go.Figure], dict[str, float]]:
-    """The four Filter Lab figures and the filter's summary numbers for one (beta, gamma, eta)."""
+def _figures(beta: float, gamma: float, eta: float) -> tuple[dict[str, go.Figure], LowpassResponse]:
+    """The four Filter Lab figures for one (beta, gamma, eta), and the response they draw (its summary numbers)."""
     response = lowpass(beta, gamma, eta)
     figures = {"zplane": zplane_figure(response), "frequency": frequency_figure(response),
                "time_response": time_response_figure(response), "design_plane": design_plane_figure(beta, gamma)}
-    numbers = {"dc": response.dc_gain, "nyquist": response.nyquist_gain, "noise": response.noise_gain,
-               "delay": response.dc_group_delay, "cutoff": response.cutoff}
-    return figures, numbers
+    return figures, response
 
 
 # --- inputs -------------------------------------------------------------------------------------------------------
@@ -63,16 +62,17 @@ st.title("Filter Lab")
 st.markdown("Momentum and Adam's moving average are one lowpass filter on the gradient, with a pole β, a zero γ and "
             "a gain η. Pick a preset in the sidebar, then move the pole and the zero.")
 try:
-    figures, numbers = _figures(beta, gamma, eta)
+    figures, response = _figures(beta, gamma, eta)
 except ValueError as error:  # the controls and the URL check prevent it; never a traceback in the browser
     st.error(f"This filter cannot be drawn: {error}")
     st.stop()
 
 # --- figures ------------------------------------------------------------------------------------------------------
+cutoff = "none" if math.isnan(response.cutoff) else f"{response.cutoff / math.pi:.3f} π"
 for column, label, value in zip(st.columns(5), ("DC gain H(1)", "Nyquist gain H(-1)", "noise gain Σh²",
                                                 "mean lag (steps)", "-3 dB frequency"), (
-        f"{numbers['dc']:.4g}", f"{numbers['nyquist']:.4g}", f"{numbers['noise']:.4g}", f"{numbers['delay']:.3g}",
-        "none" if math.isnan(numbers["cutoff"]) else f"{numbers['cutoff'] / math.pi:.3f} π"), strict=True):
+        f"{response.dc_gain:.4g}", f"{response.nyquist_gain:.4g}", f"{response.noise_gain:.4g}",
+        f"{response.dc_group_delay:.3g}", cutoff), strict=True):
     column.metric(label, value)
 
 for trace in figures["time_response"].data:  # the debias option picks which debiased step is drawn
@@ -83,3 +83,10 @@ figure_with_caption(figures["zplane"], CAPTIONS["zplane"], key="zplane")
 figure_with_caption(figures["frequency"], CAPTIONS["frequency"], key="frequency")
 figure_with_caption(figures["time_response"], CAPTIONS["time_response"], key="time_response")
 figure_with_caption(figures["design_plane"], CAPTIONS["design_plane"], key="design_plane")
+
+st.subheader("Downloads", anchor=False)
+download_buttons([
+    ("frequency response (CSV)", lambda: frequency_csv(response), "filter_frequency_response.csv"),
+    ("impulse and step responses (CSV)", lambda: time_response_csv(response), "filter_time_responses.csv"),
+    ("configuration (JSON)", lambda: config_json("filter_lab", url.values), "filter_lab.json"),
+])

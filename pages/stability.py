@@ -1,23 +1,35 @@
-"""Stability: AutoSGM's closed loop on a quadratic, its stable region and rate, and a real run beside it (spec §3.2)."""
+"""Stability: AutoSGM's closed loop on a quadratic, its stable region and rate, a real run beside it (spec §3.2),
+and the live stability margin of an AutoSGM run from the Playground or Train."""
 
 # ruff: noqa: RUF001  (labels use the spec's Greek symbols)
 
 import plotly.graph_objects as go
 import streamlit as st
 
+from engine.exports import config_json, error_trajectory_csv, heatmap_csv
+from engine.figures_run import STABILITY_MARGIN, column, run_label, telemetry_csv
 from engine.figures_theory import (
     CAPTIONS,
     FILTER_PRESETS,
     error_trajectory_figure,
+    margin_figure,
     stability_map_beta_figure,
     stability_map_gamma_figure,
 )
+from engine.playground_link import link_text, playground_comparison
+from engine.runner import RunResult, run_comparison
 from engine.simulate import simulate_quadratic
+from engine.store import list_runs, load
 from engine.theory import deadbeat, fastest_kappa, kappa_max, spectral_radius
-from ui.components import UrlState, figure_with_caption
+from ui.components import UrlState, download_buttons, escape_markdown, figure_with_caption
 
 DEFAULT = FILTER_PRESETS[-1]  # AutoSGM's default filter
 KAPPA_HIGH = 8.0
+MARGIN_OPTIMIZERS = ("autosgm",)  # the registry keys whose stats report a stability margin
+PLAYGROUND = "playground"  # the live margin's source: a Playground link (else a saved run's id)
+# AutoSGM on the 2-D quadratic at a rate whose margin climbs as the gradients shrink (a comment: Streamlit's magic
+# would print a bare string).
+EXAMPLE = {"surface": "quadratic", "steps": "200", "n": "1", "opt1": "autosgm:lr=0.5"}
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -28,11 +40,20 @@ def _maps(beta: float, gamma: float, kappa: float) -> tuple[go.Figure, go.Figure
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _run(beta: float, gamma: float, kappa: float, steps: int) -> tuple[go.Figure, float, float]:
-    """A real AutoSGM run on the quadratic h = 1 at this configuration, against the predicted rate."""
+def _run(beta: float, gamma: float, kappa: float, steps: int) -> tuple[go.Figure, str, float, float]:
+    """A real AutoSGM run on the quadratic h = 1 at this configuration against the predicted rate, as a figure and
+    as CSV, with the rate rho and the bound kappa_max."""
     rho, bound = float(spectral_radius(kappa, beta, gamma)), float(kappa_max(beta, gamma))
     errors = simulate_quadratic(beta, gamma, kappa=kappa, steps=steps)
-    return error_trajectory_figure(errors, predicted_rate=rho, labels=["AutoSGM run"]), rho, bound
+    figure = error_trajectory_figure(errors, predicted_rate=rho, labels=["AutoSGM run"])
+    return figure, error_trajectory_csv(errors, rho), rho, bound
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _playground_runs(link: str) -> list[RunResult]:
+    """The AutoSGM runs of a Playground link, rerun (2-D runs take well under a second); none if it has no AutoSGM."""
+    spec = playground_comparison(link, MARGIN_OPTIMIZERS)
+    return [] if spec is None else run_comparison(spec)
 
 
 def _preset(beta: float, gamma: float) -> dict[str, float]:
@@ -60,6 +81,14 @@ with st.sidebar:
               kwargs=dict(zip(("kappa", "gamma"), (round(float(v), 4) for v in deadbeat(beta)), strict=True)),
               help="Nesterov's zero γ = β/(1+β) at κ = 1 + β: the error vanishes in two steps.")
     steps = url.slider("simulated steps", "steps", 60, 10, 300, 10, help="Length of the simulated run.")
+    st.subheader("Live margin", anchor=False)
+    saved = {run.run_id: f"Train: {run.label}, seed {run.seed}, {run.saved_at[:16].replace('T', ' ')}"
+             for run in list_runs() if run.optimizer.partition(":")[0] in MARGIN_OPTIMIZERS}
+    source = url.selectbox("AutoSGM run", "run", PLAYGROUND, {PLAYGROUND: "from a Playground link"} | saved,
+                           help="A Playground configuration (its link), or an AutoSGM run saved by Train.")
+    link = url.text_input("Playground link", PLAYGROUND, link_text(EXAMPLE),
+                          help="Paste the Playground's address (or the part after ?): its AutoSGM runs are rerun "
+                               "here.") if source == PLAYGROUND else ""
 url.write()
 
 # --- guard --------------------------------------------------------------------------------------------------------
@@ -69,7 +98,7 @@ st.markdown("On a quadratic with curvature h, AutoSGM at a constant rate is a li
             "orange star on both maps; the run below is the real optimizer at that configuration.")
 try:
     map_beta, map_gamma = _maps(beta, gamma, kappa)
-    run, rho, bound = _run(beta, gamma, kappa, steps)
+    run, run_csv, rho, bound = _run(beta, gamma, kappa, steps)
 except ValueError as error:  # the controls and the URL check prevent it; never a traceback in the browser
     st.error(f"This configuration cannot be analysed: {error}")
     st.stop()
@@ -87,3 +116,32 @@ columns[3].metric("prediction", f"{verdict}", help="From ρ alone; the run below
 figure_with_caption(map_beta, CAPTIONS["stability_map_beta"], key="map_beta")
 figure_with_caption(map_gamma, CAPTIONS["stability_map_gamma"], key="map_gamma")
 figure_with_caption(run, CAPTIONS["error_trajectory"], key="error_trajectory")
+
+st.header("The live margin of a real run", anchor=False)
+st.markdown("The maps assume a constant rate; a real AutoSGM run changes its rate every step. Its stats report where "
+            "each step sits: pick a Playground configuration or a run saved by Train in the sidebar.")
+try:
+    live = _playground_runs(link) if source == PLAYGROUND else [load(source)]
+except (KeyError, ValueError) as error:  # a bad link or a vanished file: a message, never a traceback
+    st.error(f"This run cannot be read: {escape_markdown(str(error))}", icon=":material/link_off:")
+    live = []
+if not live:
+    st.info("No AutoSGM run to read here: the Playground link has no AutoSGM among its optimizers"
+            + ("." if saved else ", and Train has saved none yet.")
+            + " Make one on the Playground, then paste its link, or train one on Train.", icon=":material/info:")
+    st.page_link("pages/playground.py", label="Open the Playground with AutoSGM", icon=":material/scatter_plot:",
+                 query_params=EXAMPLE)
+for index, result in enumerate(live):
+    figure_with_caption(margin_figure(column(result, "step"), column(result, STABILITY_MARGIN),
+                                      label=run_label(result)), CAPTIONS["margin"], key=f"margin {index}")
+
+st.subheader("Downloads", anchor=False)
+download_buttons([
+    ("(κ, β) map (CSV)", lambda: heatmap_csv(map_beta, "kappa", "beta", "spectral_radius"),
+     "stability_map_kappa_beta.csv"),
+    ("(γ, κ) map (CSV)", lambda: heatmap_csv(map_gamma, "gamma", "kappa", "spectral_radius"),
+     "stability_map_gamma_kappa.csv"),
+    ("simulated run (CSV)", lambda: run_csv, "stability_run.csv"),
+    ("live margin (CSV)", lambda: telemetry_csv(live, ("step", STABILITY_MARGIN)), "stability_margin.csv"),
+    ("configuration (JSON)", lambda: config_json("stability", url.values), "stability.json"),
+])

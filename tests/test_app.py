@@ -4,10 +4,11 @@ description and hyperparameters."""
 from pathlib import Path
 
 import pytest
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from optimizers import REGISTRY, HyperParam
-from ui.components import HYPERPARAM_COLUMNS, escape_markdown, hyperparam_row
+from ui.components import HYPERPARAM_COLUMNS, escape_markdown, hyperparam_row, leave_legacy_navigation
 
 RESEARCH_FIRST = sorted(REGISTRY.values(), key=lambda info: not info.research)  # stable: registry order within
 
@@ -72,3 +73,11 @@ def test_each_hyperparameter_table_lists_its_hyperparameters(app: AppTest) -> No
 )
 def test_hyperparam_row(hp: HyperParam, expected: dict[str, str]) -> None:
     assert hyperparam_row(hp) == expected
+
+
+def test_leaving_the_legacy_navigation_waits_for_a_script_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside a script run (an import by a test or the CLI) the legacy-mode check changes nothing; the browser test
+    tests/e2e/test_deep_links.py checks what it does inside one."""
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", True)
+    leave_legacy_navigation()
+    assert PagesManager.uses_pages_directory is True

@@ -13,9 +13,11 @@ import pytest
 from engine.colours import optimizer_colour
 from engine.figures_run import (
     CAPTIONS,
+    STABILITY_MARGIN,
     internals_figure,
     run_label,
     series_figure,
+    short_labels,
     summary_json,
     telemetry_csv,
     trajectory_figure,
@@ -153,6 +155,20 @@ def test_internals_show_each_stat_of_the_runs_that_have_them(results: list[RunRe
     assert [a.text for a in fig.layout.annotations] == [f"AutoSGM · {k.removeprefix('stat/')}" for k in stats]
 
 
+def test_internals_titles_stay_short_when_labels_are_long() -> None:
+    choices = tuple(OptimizerChoice.parse(text) for text in (
+        "agaw:target_lr=0.0046,warmup_steps=107,gamma=1.7", "autosgm:lr=0.01,beta=0.95", "autosgm:lr=0.1"))
+    results = run_comparison(ComparisonSpec("rosenbrock", choices, steps=5))
+    assert short_labels(results) == ["AGAW", "AutoSGM", "AutoSGM #2"]
+    fig = internals_figure(results)
+    titles = [a.text for a in fig.layout.annotations]
+    assert "AutoSGM #2 · stability_margin" in titles and "AGAW · cosine" in titles
+    assert max(len(title) for title in titles) <= 32  # the run's full label is in the legend, not in the title
+    assert {t.name for t in fig.data} == {run_label(r) for r in results}
+    gap = fig.layout.yaxis.domain[0] - fig.layout.yaxis4.domain[1]  # row 1 over row 2, in the plot's fraction
+    assert gap * (fig.layout.height - fig.layout.margin.t - fig.layout.margin.b) >= 60  # px for ticks and a title
+
+
 def test_internals_without_stats_say_so(results: list[RunResult]) -> None:
     fig = internals_figure(results[:2])
     assert not fig.data
@@ -182,3 +198,10 @@ def test_downloads_hold_every_record_and_summary(results: list[RunResult]) -> No
     data = json.loads(summary_json(results))
     assert [run["status"] for run in data["runs"]] == [r.status for r in results]
     assert data["runs"][2]["diverged_at"] == 1 and data["runs"][2]["reason"] == results[2].reason
+
+
+def test_telemetry_csv_can_keep_only_some_columns(results: list[RunResult]) -> None:
+    text = telemetry_csv(results[3:], ("step", STABILITY_MARGIN))
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == ["run", "optimizer", "seed", "step", STABILITY_MARGIN]
+    assert [float(row[STABILITY_MARGIN]) for row in rows[1:]] == [r[STABILITY_MARGIN] for r in results[3].records[1:]]

@@ -251,6 +251,16 @@ def test_margin_figure_reads_against_one(tmp_path: Path) -> None:
         ft.margin_figure(steps, margins[:-1])
 
 
+def test_margin_figure_names_the_run_and_shows_negative_curvature() -> None:
+    margins = np.array([np.nan, -0.3, 0.1, 0.5])
+    fig = ft.margin_figure(np.arange(4), margins, label="AutoSGM (lr=0.5)")
+    line = trace(fig, "AutoSGM (lr=0.5)")
+    assert math.isnan(line.y[0]) and list(line.y[1:]) == [-0.3, 0.1, 0.5]
+    low, high = fig.layout.yaxis.range
+    assert low <= -0.3 and high >= 1.2  # the boundary at 1 stays in view
+    assert "kappa_t = alpha_t eta_bar h_t" in ft.CAPTIONS["margin"]
+
+
 def test_every_figure_has_a_caption() -> None:
     figures = {"zplane", "frequency", "time_response", "design_plane", "stability_map_beta", "stability_map_gamma",
                "error_trajectory", "margin"}

@@ -4,7 +4,9 @@ formula or a bad URL value shows a message instead of a traceback, and a divergi
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from optimizers import REGISTRY, HyperParam
 from tests.test_pages_theory import open_page, specs, trace, values, warnings
+from ui.components import log_stops
 
 PLAYGROUND = "pages/playground.py"
 DEFAULTS = {"surface": "rosenbrock", "x0": "-2", "y0": "2", "noise": "0", "steps": "200", "n": "2",
@@ -116,3 +118,35 @@ def test_the_step_slider_moves_the_markers(repo_root) -> None:
     at.toggle(key="playground.3d").set_value(True).run()
     assert not at.exception
     assert specs(at)[0]["data"][0]["type"] == "surface"
+
+
+LOG_SCALED = [pytest.param(hp, id=f"{info.key}.{hp.name}") for info in REGISTRY.values() for hp in info.hyperparams
+              if hp.log]
+
+
+@pytest.mark.parametrize("hp", LOG_SCALED)
+def test_every_log_scale_default_is_a_stop_exactly_and_every_stop_reads_back(hp: HyperParam) -> None:
+    stops = log_stops(hp)
+    assert hp.default in stops and stops == sorted(set(stops))
+    assert stops[0] == hp.low and stops[-1] == hp.high
+    assert all(float(f"{stop:g}") == stop for stop in stops)  # what the slider and the URL show is the value
+
+
+def test_a_default_like_0_05_round_trips_through_the_slider_and_the_url(repo_root) -> None:
+    at = open_page(repo_root, PLAYGROUND, n="1", opt1="adam:lr=0.05")
+    lr = at.select_slider(key="playground.opt1.adam.lr")
+    assert lr.value == 0.05 and "0.05" in lr.options
+    assert at.query_params["opt1"] == "adam:lr=0.05"
+    lr.set_value(0.07).run()
+    assert at.query_params["opt1"] == "adam:lr=0.07"
+    at.select_slider(key="playground.opt1.adam.lr").set_value(0.05).run()
+    assert at.query_params["opt1"] == "adam:lr=0.05"
+    assert trace(specs(at)[0], "Adam (lr=0.05)")
+
+
+def test_a_new_optimizer_starts_at_its_registry_defaults_exactly(repo_root) -> None:
+    at = open_page(repo_root, PLAYGROUND)
+    at.selectbox(key="playground.opt2").set_value("agaw").run()
+    assert at.select_slider(key="playground.opt2.agaw.target_lr").value == 0.001
+    assert at.select_slider(key="playground.opt2.agaw.initial_lr").value == 1e-07
+    assert at.query_params["opt2"] == "agaw"  # every value is its default: nothing to write

@@ -1,7 +1,8 @@
 """Filter Lab and Stability, run headless with AppTest: they render, every control moves its figure, presets set the
-controls, and the URL carries the configuration both ways (bad values fall back to defaults with a warning)."""
+controls, the URL carries the configuration both ways (bad values fall back to defaults with a warning), the live
+margin reads a Playground link or a run saved by Train, and the downloads are offered."""
 
-
+# ruff: noqa: RUF001  (button labels use the spec's Greek symbols)
 
 import base64
 import json
@@ -12,12 +13,29 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from engine import store
+from engine.figures_run import STABILITY_MARGIN
 from engine.figures_theory import FILTER_PRESETS
+from engine.runner import run_comparison
+from engine.spec import ComparisonSpec, OptimizerChoice
 from engine.theory import deadbeat
 
 FILTER_LAB, STABILITY = "pages/filter_lab.py", "pages/stability.py"
 FILTER_DEFAULTS = {"beta": "0.9", "gamma": "0.5528", "eta": "0.2236", "debias": "true"}
-STABILITY_DEFAULTS = {"beta": "0.9", "gamma": "0.5528", "kappa": "1", "steps": "60"}
+STABILITY_DEFAULTS = {"beta": "0.9", "gamma": "0.5528", "kappa": "1", "steps": "60", "run": "playground",
+                      "playground": "surface=quadratic&steps=200&n=1&opt1=autosgm:lr=0.5"}
+
+
+@pytest.fixture(autouse=True)
+def optiscope_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty ``$OPTISCOPE_HOME`` for each test: the Stability page lists the runs Train saved there."""
+    monkeypatch.setenv("OPTISCOPE_HOME", str(tmp_path))
+    return tmp_path
+
+
+def downloads(at: AppTest) -> list[str]:
+    """The labels of the page's download buttons, in page order."""
+    return [button.proto.label for button in at.get("download_button")]
 
 
 def open_page(repo_root: Path, page: str, **query: str) -> AppTest:
@@ -62,6 +80,7 @@ def test_filter_lab_renders_four_figures_and_writes_its_url(repo_root: Path) -> 
     assert len(specs(at)) == 4
     assert at.query_params == FILTER_DEFAULTS
     assert not warnings(at)
+    assert downloads(at) == ["frequency response (CSV)", "impulse and step responses (CSV)", "configuration (JSON)"]
 
 
 def test_filter_lab_reads_its_url(repo_root: Path) -> None:
@@ -142,11 +161,61 @@ def test_stability_renders_maps_and_a_run_and_writes_its_url(repo_root: Path) ->
     at = open_page(repo_root, STABILITY)
     assert not at.exception
     assert [t.value for t in at.title] == ["Stability"]
-    maps_beta, maps_gamma, run = specs(at)
+    maps_beta, maps_gamma, run, _ = specs(at)
     assert maps_beta["data"][0]["type"] == maps_gamma["data"][0]["type"] == "heatmap"
     assert values(trace(maps_gamma, "deadbeat")["x"]) == [pytest.approx(float(deadbeat(0.9)[1]))]
     assert "converging" in trace(run, "predicted")["name"]
     assert at.query_params == STABILITY_DEFAULTS
+    assert downloads(at) == ["(κ, β) map (CSV)", "(γ, κ) map (CSV)", "simulated run (CSV)", "live margin (CSV)",
+                             "configuration (JSON)"]
+
+
+def test_the_live_margin_is_the_playground_examples_trace_against_one(repo_root: Path) -> None:
+    at = open_page(repo_root, STABILITY)
+    (expected,) = run_comparison(ComparisonSpec("quadratic", (OptimizerChoice.parse("autosgm:lr=0.5"),), steps=200,
+                                                task_args={"noise": 0.0, "start": (1.5, 0.5)}))
+    margin = specs(at)[3]
+    line = values(trace(margin, "AutoSGM (lr=0.5)")["y"])
+    assert line[1:] == [row[STABILITY_MARGIN] for row in expected.records[1:]]
+    assert any(shape.get("y0") == 1.0 == shape.get("y1") for shape in margin["layout"]["shapes"])
+    assert not at.error and not at.info
+
+
+def test_a_playground_link_without_autosgm_says_how_to_make_one(repo_root: Path) -> None:
+    at = open_page(repo_root, STABILITY, playground="surface=quadratic&n=2&opt1=adam&opt2=sgd")
+    assert not at.exception and len(specs(at)) == 3
+    assert "no AutoSGM" in at.info[0].value and "Train has saved none yet" in at.info[0].value
+    [link] = at.get("page_link")
+    assert link.proto.label == "Open the Playground with AutoSGM" and link.proto.page == "playground"
+    assert "opt1=autosgm" in link.proto.query_string
+
+
+def test_a_bad_playground_link_shows_the_fields_message(repo_root: Path) -> None:
+    at = open_page(repo_root, STABILITY)
+    at.text_input(key="stability.playground").set_value("surface=quadratic&steps=many&opt1=autosgm").run()
+    assert not at.exception and len(specs(at)) == 3
+    assert "invalid steps='many'" in at.error[0].value
+    assert at.query_params["playground"] == "surface=quadratic&steps=many&opt1=autosgm"  # the link, as typed
+
+
+def test_a_run_saved_by_train_is_read_from_the_store(repo_root: Path) -> None:
+    (result,) = run_comparison(ComparisonSpec("rosenbrock", (OptimizerChoice.parse("autosgm:lr=0.05"),), steps=30))
+    run_id = store.save(result).stem
+    at = open_page(repo_root, STABILITY, run=run_id)
+    assert not at.exception and not warnings(at)
+    assert at.selectbox(key="stability.run").value == run_id
+    assert not at.text_input  # the Playground link is only asked for with that source
+    line = values(trace(specs(at)[3], "AutoSGM (lr=0.05)")["y"])
+    assert line[1:] == [row[STABILITY_MARGIN] for row in result.records[1:]]
+    assert at.query_params["run"] == run_id and "playground" not in at.query_params
+
+
+def test_a_run_id_that_is_gone_falls_back_to_the_playground_with_a_warning(repo_root: Path) -> None:
+    at = open_page(repo_root, STABILITY, run="20260101T000000000000Z-deadbeef-autosgm")
+    assert not at.exception
+    [message] = warnings(at)
+    assert "invalid run=" in message and "default" in message
+    assert len(specs(at)) == 4 and at.query_params["run"] == "playground"
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,14 @@
-"""Shared Streamlit components: how an optimizer and its hyperparameters are shown, and a page's state in its URL."""
+"""Shared Streamlit components: how an optimizer and its hyperparameters are shown, a page's state in its URL, its
+figures and downloads, and the way out of Streamlit's legacy ``pages/`` mode on a fresh server."""
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import streamlit as st
 from plotly.graph_objects import Figure
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from engine.spec import OptimizerChoice
 from optimizers import REGISTRY, HyperParam, OptimizerInfo
@@ -14,6 +16,24 @@ from optimizers.registry import HyperValue
 from optimizers.validation import check_choice, check_number
 
 HYPERPARAM_COLUMNS = ("name", "default", "range", "scale", "help")
+
+
+def leave_legacy_navigation() -> None:
+    """Rerun through ``app.py``'s router when Streamlit ran a page file on its own, the legacy ``pages/`` way.
+
+    Streamlit treats the ``pages/`` folder as a legacy multipage app until some session has called ``st.navigation``
+    (https://docs.streamlit.io/develop/api-reference/navigation/st.navigation): on a fresh server whose first request
+    is a deep link such as ``/train`` it runs ``pages/train.py`` alone, without the logo or the app's navigation.
+    Every page imports this module, so its first import ends that mode (the flag ``st.navigation`` itself clears;
+    Streamlit is pinned, and tests/e2e/test_deep_links.py checks it) and reruns: ``app.py`` then routes the same
+    URL, whose page hash is the same in both modes.
+    """
+    if get_script_run_ctx() is not None and PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+leave_legacy_navigation()
 
 
 def _number(value: float) -> str:
@@ -200,24 +220,35 @@ def figure_with_caption(figure: Figure, caption: str, *, key: str) -> None:
     right.markdown(escape_markdown(caption))
 
 
+_MIME = {".csv": "text/csv", ".json": "application/json"}
+
+
+def download_buttons(files: Sequence[tuple[str, Callable[[], str], str]]) -> None:
+    """One download button per (label, text maker, file name), side by side; the text is made on the click (big
+    grids cost nothing until asked for) and the click does not rerun the page. The MIME type follows the suffix."""
+    for column, (label, make, file_name) in zip(st.columns(len(files)), files, strict=True):
+        column.download_button(label, make, file_name=file_name, mime=_MIME[file_name[file_name.rindex("."):]],
+                               icon=":material/download:", width="stretch", on_click="ignore")
+
+
 # --- optimizer controls (registry-driven) -------------------------------------------------------------------------
 
-LOG_STOPS = 41  # positions of a log-scale hyperparameter's slider between the registry's low and high
+LOG_MANTISSAS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)  # a log slider's stops in every decade: numbers a person writes
 PRIMARY_HYPERPARAMS = 3  # hyperparameters shown at once; the rest of an optimizer's fold into an expander
 
 
-def _round_sig(value: float, digits: int = 3) -> float:
-    """``value`` to ``digits`` significant digits (``0.0012345`` -> ``0.00123``)."""
-    return float(f"{value:.{digits}g}")
-
-
 def log_stops(hp: HyperParam) -> list[float] | list[int]:
-    """The positions of a log-scale hyperparameter's slider: geometrically spaced from low to high, as a person
-    writes them (3 significant digits; unique integers for an integer hyperparameter)."""
-    points = np.geomspace(float(hp.low), float(hp.high), LOG_STOPS)  # type: ignore[arg-type]
+    """The stops of a log-scale hyperparameter's slider: ``LOG_MANTISSAS`` times the powers of ten between the
+    registry's low and high, and low, high and the default themselves, so that the default (``0.05``, ``1e-08``) is
+    a stop exactly and a value round-trips through the slider and the URL unchanged (unique integers for an integer
+    hyperparameter)."""
+    low, high = float(hp.low), float(hp.high)  # type: ignore[arg-type]
+    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    grid = {float(f"{m}e{k}") for k in decades for m in LOG_MANTISSAS}  # parsed, so 3e-05 is the float "3e-05"
+    stops = {v for v in grid if low <= v <= high} | {low, high, float(hp.default)}  # type: ignore[arg-type]
     if hp.kind == "int":
-        return sorted({round(float(p)) for p in points})
-    return sorted({_round_sig(float(p)) for p in points})
+        return sorted({round(v) for v in stops})
+    return sorted(stops)
 
 
 def linear_step(hp: HyperParam) -> float | int:
