@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from optimizers.runs import Hyper, foreach_arg, per_run, run_norms, with_runs_axis
+from optimizers.runs import Hyper, foreach_arg, per_run, run_norms, run_rows, with_runs_axis
 from optimizers.stepping import evaluate_closure, params_with_grad
 from optimizers.validation import check_choice, check_number
 
@@ -100,7 +100,7 @@ def a2grad(
     torch._foreach_lerp_(avg_grads, grads, shared.mean_weight)
     deltas = torch._foreach_sub(grads, avg_grads)
     # Deviation (both libraries): tensor granularity keeps one h per tensor, from s = ||delta||^2 over the tensor.
-    roots = list(run_norms(deltas)) if granularity == "tensor" else deltas  # s = roots^2
+    roots = list(run_norms(deltas).unbind(0)) if granularity == "tensor" else deltas  # s = roots^2
     if variant == "inc":
         torch._foreach_mul_(v_ks, shared.decay)
     if exp:
@@ -183,6 +183,23 @@ def a2grad_averaged_iterate(
     return list(xbars)
 
 
+class _StepStats:
+    """One step's statistics, kept as tensors until ``resolve`` (then cached): ``sums`` holds each tensor's h sum,
+    then each tensor's c sum ([R] each, R = 1 here), ``sizes`` how many values each sum adds up."""
+
+    def __init__(self, first: dict[str, float], sums: list[Tensor], sizes: list[int]) -> None:
+        self.first, self.sums, self.sizes = first, sums, sizes
+        self.resolved: dict[str, float] | None = None
+
+    def resolve(self) -> dict[str, float]:
+        if self.resolved is None:
+            values = torch.cat(self.sums).tolist()  # one sync for all tensors
+            means = [value / size for value, size in zip(values, self.sizes + self.sizes, strict=True)]
+            n = len(self.sizes)
+            self.resolved = {**self.first, "h": sum(means[:n]) / n, "c": sum(means[n:]) / n}
+        return self.resolved
+
+
 def _validated(owner: str, group: dict[str, Any]) -> dict[str, Any]:
     """The group's A2Grad hyperparameters, checked (ValueError naming the field otherwise)."""
     return {
@@ -198,7 +215,8 @@ def _validated(owner: str, group: dict[str, Any]) -> dict[str, Any]:
 class A2Grad(Optimizer):
     """A2Grad: accelerated SGD whose step c_k = 1 / (2L/(k+1) + beta h_k) adapts to the gradient's drift.
 
-    The parameters are y_k (where gradients are evaluated); the state holds x_k and the gradient statistics. See
+    The parameters are y_k (where gradients are evaluated); the state holds x_k and the gradient statistics,
+    stored with the maths' leading runs axis of 1 (so a step wraps no views around them). See
     ``a2grad`` for the update rule. There is no learning rate (no ``lr`` in the param groups): the step size comes
     from L, beta and the gradients, so LR schedulers do not apply.
 
@@ -231,7 +249,7 @@ class A2Grad(Optimizer):
     ) -> None:
         defaults = dict(beta=beta, lips=lips, rho=rho, variant=variant, convention=convention, granularity=granularity)
         super().__init__(params, _validated(type(self).__name__, defaults))
-        self.stats: dict[str, float] = {}
+        self._last_step: _StepStats | None = None  # what ``stats`` reads, on demand
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Validate the group's hyperparameters (its own or the defaults) before adding it."""
@@ -247,7 +265,7 @@ class A2Grad(Optimizer):
             params = params_with_grad(type(self).__name__, group)
             if params:
                 groups.append((group, params, [p.grad for p in params]))
-        stats: dict[str, float] = {}
+        first: dict[str, float] | None = None  # gamma and alpha of the first tensor
         h_sums: list[Tensor] = []  # per tensor: h summed over its coordinates (h itself in tensor granularity)
         c_sums: list[Tensor] = []  # the same for c
         sizes: list[int] = []  # per tensor: how many h (and c) that sum holds
@@ -255,21 +273,21 @@ class A2Grad(Optimizer):
             coordinate, exp = group["granularity"] == "coordinate", group["variant"] == "exp"
             states = [self.state[p] for p in params]
             for p, state in zip(params, states, strict=True):
-                if not state:
+                if not state:  # tensors kept in the maths' layout, with a leading runs axis of 1
                     state["step"] = 0  # k: completed A2Grad steps of this tensor (its own counter)
-                    state["avg_grad"] = torch.zeros_like(p)  # running mean of this tensor's gradients G_0..G_k
-                    state["x_k"] = p.detach().clone()  # x_k: the aggressive sequence, x_0 = y_0
+                    state["avg_grad"] = p.new_zeros((1, *p.shape))  # running mean of this tensor's gradients
+                    state["x_k"] = p.detach().clone().unsqueeze(0)  # x_k: the aggressive sequence, x_0 = y_0
                     # v_k: accumulated delta^2, per coordinate, or one number summed over the tensor
-                    state["v_k"] = torch.zeros_like(p) if coordinate else p.new_zeros(())
+                    state["v_k"] = p.new_zeros((1, *p.shape) if coordinate else (1,))
                 if exp and "v_kk" not in state:
                     state["v_kk"] = torch.zeros_like(state["v_k"])  # vtilde_k: EMA of delta^2 (exp only)
             quantities = a2grad(
                 with_runs_axis(params),
                 with_runs_axis(grads),
-                with_runs_axis([s["avg_grad"] for s in states]),
-                with_runs_axis([s["x_k"] for s in states]),
-                with_runs_axis([s["v_k"] for s in states]),
-                with_runs_axis([s["v_kk"] for s in states]) if exp else None,
+                [s["avg_grad"] for s in states],
+                [s["x_k"] for s in states],
+                [s["v_k"] for s in states],
+                [s["v_kk"] for s in states] if exp else None,
                 [s["step"] for s in states],
                 beta=group["beta"],
                 lips=group["lips"],
@@ -280,22 +298,27 @@ class A2Grad(Optimizer):
             )
             for state in states:
                 state["step"] += 1
-            if not stats:
-                stats = {"gamma": float(quantities.gamma[0]), "alpha": quantities.a[0]}
-            if coordinate:
-                h_sums += [h.sum() for h in quantities.h]
-                c_sums += [c.sum() for c in quantities.c]
-                sizes += [h.numel() for h in quantities.h]
+            if first is None:
+                first = {"gamma": float(quantities.gamma[0]), "alpha": quantities.a[0]}
+            if coordinate:  # each tensor's sums over its coordinates, per run
+                h_sums += [run_rows(h).sum(1) for h in quantities.h]
+                c_sums += [run_rows(c).sum(1) for c in quantities.c]
+                sizes += [h[0].numel() for h in quantities.h]
             else:
                 h_sums += quantities.h
                 c_sums += quantities.c
                 sizes += [1] * len(params)
-        if sizes:
-            values = torch.cat(torch.atleast_1d(h_sums + c_sums)).tolist()  # one sync for all groups
-            means = [value / size for value, size in zip(values, sizes + sizes, strict=True)]
-            n = len(sizes)
-            self.stats = {**stats, "h": sum(means[:n]) / n, "c": sum(means[n:]) / n}
+        if first is not None:
+            self._last_step = _StepStats(first, h_sums + c_sums, sizes)
         return loss
+
+    @property
+    def stats(self) -> dict[str, float]:
+        """The last step's ``gamma``, ``alpha``, and ``h`` and ``c`` averaged over tensors (``{}`` before a step).
+
+        Computed when read, with one host sync, so a step that nobody inspects does not pay for it.
+        """
+        return self._last_step.resolve() if self._last_step is not None else {}
 
     @torch.no_grad()
     def averaged_iterate(self, p: Tensor) -> Tensor:
@@ -306,6 +329,6 @@ class A2Grad(Optimizer):
         state = self.state.get(p)
         if not state or state["step"] == 0:
             return p.detach().clone()
-        ys, xs = with_runs_axis([p.detach()]), with_runs_axis([state["x_k"]])
+        ys, xs = with_runs_axis([p.detach()]), [state["x_k"]]
         (xbar,) = a2grad_averaged_iterate(ys, xs, [state["step"]], convention=group["convention"])
         return xbar.squeeze(0)

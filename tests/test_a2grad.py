@@ -601,10 +601,10 @@ def test_averaged_iterate_follows_the_paper_recursion(convention: str, granulari
         optimizer.zero_grad()
         loss(params).backward()
         ys = [p.detach().clone() for p in params]
-        xs = [optimizer.state[p]["x_k"].clone() if optimizer.state[p] else p.detach().clone() for p in params]
+        xs = [optimizer.state[p]["x_k"][0].clone() if optimizer.state[p] else p.detach().clone() for p in params]
         optimizer.step()
         for p, y, x in zip(params, ys, xs, strict=True):
-            expected = y - _mixing(k, convention) * (x - optimizer.state[p]["x_k"])
+            expected = y - _mixing(k, convention) * (x - optimizer.state[p]["x_k"][0])
             _assert_rows([optimizer.averaged_iterate(p).reshape(-1).tolist()], [expected.reshape(-1).tolist()], F64)
     with pytest.raises(ValueError, match="not one of this optimizer's parameters"):
         optimizer.averaged_iterate(torch.zeros(2))
