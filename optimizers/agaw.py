@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from optimizers.runs import Hyper, run_rows, with_runs_axis
+from optimizers.runs import Hyper, run_dot, with_runs_axis
 from optimizers.validation import check_number
 from optimizers.wrapper import OptimizerWrapper
 
@@ -21,20 +21,29 @@ NORM_THRESHOLD = 1e-8
 
 
 class PreviousGradient(NamedTuple):
-    """g_{t-1} for R runs: one slot of a two-slot buffer, so that g_t is written into the other slot in place.
+    """g_{t-1} for R runs: a copy of each gradient tensor ([R, ...], overwritten in place by the next step's) and the
+    norm of all of them together ([R], float64)."""
 
-    ``slots`` is [2, R, n] (each run's gradients concatenated), ``latest`` the slot that holds g_{t-1} and ``norm``
-    its norms ([R], float64). Alternating the slots saves a copy and an allocation per step (memory-bound work).
-    """
-
-    slots: Tensor
-    latest: int
+    grads: list[Tensor]
     norm: np.ndarray
 
-    @property
-    def flat(self) -> Tensor:
-        """g_{t-1}: [R, n]."""
-        return self.slots[self.latest]
+
+def _alignment(grads: list[Tensor], previous: list[Tensor] | None) -> np.ndarray:
+    """[2, R] float64: sum_i <grads_i[r], previous_i[r]> (0 without ``previous``) and sum_i ||grads_i[r]||^2.
+
+    Tensor by tensor, the two dot products read each gradient while it is in cache (one run: BLAS dots of flat
+    views; several: ``run_dot``'s batched product).
+    """
+    products = []
+    for index, grad in enumerate(grads):
+        if grad.shape[0] == 1:
+            flat = grad.view(-1)
+            products += [torch.dot(flat, previous[index].view(-1)) if previous else flat.new_zeros(()),
+                         torch.dot(flat, flat)]
+        else:
+            products += [run_dot(grad, previous[index]) if previous else grad.new_zeros(grad.shape[0]),
+                         run_dot(grad, grad)]
+    return torch.stack(products).view(len(grads), 2, -1).sum(0).cpu().numpy().astype(np.float64)
 
 
 def agaw_warmup(
@@ -53,31 +62,28 @@ def agaw_warmup(
 
         lr <- min(target_lr, lr + (target_lr - initial_lr) / warmup_steps * max(0, s_t)^gamma)
 
-    only while lr < target_lr, and only where both norms exceed tau and g_{t-1} has g_t's length; elsewhere lr
-    stays and the cosine is NaN. ``previous`` is the gradient this function returned on the last call
-    (None on the first); its buffer is reused, so the returned gradient replaces it. ``lr`` has shape [R]; the
+    only while lr < target_lr, and only where both norms exceed tau and g_{t-1} was made of tensors of g_t's shapes;
+    elsewhere lr stays and the cosine is NaN. ``previous`` is what this function returned on the last call (None on
+    the first); its tensors are overwritten with this step's gradients and returned. ``lr`` has shape [R]; the
     other hyperparameters are numbers or [R] tensors.
-    The gradients' work is two tensor ops (a concatenation into the free slot, one batched product for both dot
-    products); the per-run rule is float64 numpy on [R] values, whose ops cost a quarter of torch's dispatch (the
-    whole step is timed against Adam's in benchmarks/bench_optimizers.py).
-    The increment uses (target_lr - initial_lr), not the write-up code's hard-coded (target_lr - 1e-7) (spec §2.2).
+    The gradients' work is two dot products per tensor and one copy (memory-bound: timed against Adam's step in
+    benchmarks/bench_optimizers.py); the per-run rule is float64 numpy on [R] values, whose ops cost a quarter of
+    torch's dispatch.
+    Deviations (spec §2.2): the increment uses (target_lr - initial_lr), not the write-up code's (target_lr - 1e-7);
+    and the write-up compares lengths only, which also pairs gradients of different parameters when others of the
+    same total length have gradients this step; here the tensors' shapes must match.
     """
-    rows = [run_rows(grad) for grad in grads]
-    shape = (2, rows[0].shape[0], sum(row.shape[1] for row in rows))
-    aligned = previous is not None and previous.slots.shape == shape
-    slots = previous.slots if aligned else rows[0].new_zeros(shape)
-    slot = 1 - previous.latest if aligned else 0
-    flat = torch.cat(rows, dim=1, out=slots[slot])
-    # One pass over both slots: [R, 2] = (<g_t, slot 0>, <g_t, slot 1>); one of them is ||g_t||^2.
-    products = torch.bmm(slots.transpose(0, 1), flat.unsqueeze(2)).view(-1, 2).cpu().numpy().astype(np.float64)
-    norm = np.sqrt(products[:, slot])
-    current = PreviousGradient(slots, slot, norm)
-    if not aligned:
-        return lr, np.full_like(lr, np.nan), current
+    if previous is None or [p.shape for p in previous.grads] != [g.shape for g in grads]:
+        norm = np.sqrt(_alignment(grads, None)[1])
+        return lr, np.full_like(lr, np.nan), PreviousGradient([grad.clone() for grad in grads], norm)
+    products = _alignment(grads, previous.grads)
+    norm = np.sqrt(products[1])
+    torch._foreach_copy_(previous.grads, grads)
+    current = PreviousGradient(previous.grads, norm)
     initial_lr, target_lr, warmup_steps, gamma = (np.asarray(h) for h in (initial_lr, target_lr, warmup_steps, gamma))
     defined = np.minimum(norm, previous.norm) > NORM_THRESHOLD
     with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 where a norm is 0: masked by ``defined``
-        cosine = products[:, 1 - slot] / (norm * previous.norm)
+        cosine = products[0] / (norm * previous.norm)
     increment = (target_lr - initial_lr) / warmup_steps * np.maximum(cosine, 0.0) ** gamma  # 0.0**0 == 1 (§2.1)
     raised = np.minimum(lr + increment, target_lr)
     return np.where(defined & (lr < target_lr), raised, lr), np.where(defined, cosine, np.nan), current
@@ -122,7 +128,7 @@ class AGAW(OptimizerWrapper):
         for group in self.param_groups:
             group["agaw_ratio"] = group["lr"] / first_lr if first_lr else 1.0  # this group's lr / the first's
         self.lr = float(initial_lr)  # eta: the current warmup lr
-        self._previous: PreviousGradient | None = None  # g_{t-1}, flattened with a runs axis of 1, and its norm
+        self._previous: PreviousGradient | None = None  # g_{t-1}: each gradient (runs axis of 1) and their norm
         self._apply_lr()
 
     def _apply_lr(self) -> None:
@@ -153,7 +159,8 @@ class AGAW(OptimizerWrapper):
         previous = self._previous
         return {
             "lr": self.lr,
-            "previous": None if previous is None else {"flat": previous.flat.clone(), "norm": previous.norm.copy()},
+            "previous": None if previous is None else {
+                "grads": [grad.clone() for grad in previous.grads], "norm": previous.norm.copy()},
             "target_lr": self.target_lr,
             "initial_lr": self.initial_lr,
             "warmup_steps": self.warmup_steps,
@@ -169,5 +176,5 @@ class AGAW(OptimizerWrapper):
             self._previous = None
             return
         like = self.param_groups[0]["params"][0]
-        flat = previous["flat"].to(device=like.device, dtype=like.dtype)
-        self._previous = PreviousGradient(torch.stack([flat, torch.zeros_like(flat)]), 0, previous["norm"].copy())
+        grads = [grad.to(device=like.device, dtype=like.dtype).clone() for grad in previous["grads"]]
+        self._previous = PreviousGradient(grads, previous["norm"].copy())
