@@ -1,0 +1,395 @@
+"""Sweeps: Optuna studies that tune optimizers with equal budgets in the background, watched live; and the seed
+claims, reproduced over seeds with a verdict."""
+
+import math
+from typing import Any, NamedTuple
+
+import plotly.graph_objects as go
+import streamlit as st
+from optuna.storages import BaseStorage
+
+from engine import claims, studies, sweep_jobs
+from engine.device import usable_cores
+from engine.figures_sweeps import (
+    CAPTIONS,
+    best_so_far_figure,
+    claims_figure,
+    importance_figure,
+    parallel_figure,
+    sweep_json,
+    trials_csv,
+)
+from engine.search_space import Choices, Range, SearchSpace, check_space, default_space, parse_range
+from engine.spec import MNIST1D
+from engine.studies import Mode, SweepSpec
+from engine.surfaces import SURFACES
+from optimizers.registry import REGISTRY
+from ui.components import UrlState, download_buttons, escape_markdown, figure_with_caption
+
+POLL_SECONDS = 1.5
+DEFAULT_OPTIMIZERS = ("adam", "sgd")
+TASKS = {MNIST1D: "MNIST-1D (seed MLP)"} | {key: surface.name for key, surface in SURFACES.items()}
+PRUNERS = {"median": "median", "hyperband": "Hyperband", "none": "none"}
+VIEW = "sweeps.view"  # session_state key: the sweep shown below the configuration
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _storage(url: str) -> BaseStorage:
+    """The study storage at ``url`` (opened once per server; a failure is not cached, so a fixed URL retries)."""
+    return studies.open_storage(url)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _mode_figures(url: str, sweep: str, label: str, ended: int) -> tuple[go.Figure, go.Figure]:
+    """Parallel coordinates and importances of one mode's study, recomputed only when ``ended`` trials change."""
+    del ended  # the cache key: the figures change only when a trial ends
+    spec = studies.load_sweep(_storage(url), sweep)
+    study = studies.studies(spec, _storage(url))[label]
+    return (parallel_figure(study, f"{label}: parallel coordinates"),
+            importance_figure(study, f"{label}: hyperparameter importances"))
+
+
+# --- the configuration ------------------------------------------------------------------------------------------------
+
+
+def optimizer_keys(url: UrlState) -> list[str]:
+    """The optimizers to tune, a multiselect mirrored in the URL as ``opts=adam,sgd``."""
+    default = list(DEFAULT_OPTIMIZERS)
+    initial = default
+    raw = st.query_params.get("opts")
+    if raw is not None:
+        parsed = [key.strip() for key in raw.split(",") if key.strip()]
+        if parsed and all(key in REGISTRY for key in parsed):
+            initial = list(dict.fromkeys(parsed))
+        else:
+            url.fallback("opts", ",".join(default), ValueError(
+                f"URL: invalid opts={raw!r}; expected optimizers among {', '.join(REGISTRY)}"))
+    chosen = st.multiselect("optimizers", tuple(REGISTRY), key=url.seed("opts", initial),
+                            format_func=lambda key: REGISTRY[key].name,
+                            help="Each optimizer is tuned in its own study with the same trial budget.")
+    url.record("opts", ",".join(chosen))
+    return chosen
+
+
+def _space_text(space: SearchSpace) -> str:
+    """``lr=1e-05:1:log,variant=uni|inc``: the URL form, which ``parse_range`` reads back."""
+    parts = []
+    for name, dimension in space.items():
+        if isinstance(dimension, Choices):
+            parts.append(f"{name}={'|'.join(dimension.values)}")
+        else:
+            parts.append(f"{name}={dimension.low:g}:{dimension.high:g}" + (":log" if dimension.log else ""))
+    return ",".join(parts)
+
+
+def space_controls(url: UrlState, key: str) -> SearchSpace | None:
+    """The hyperparameters of optimizer ``key`` to tune and their ranges (low, high, log scale), defaulting from the
+    registry, mirrored in the URL as ``tune_<key>``; None after showing the message when a range is invalid."""
+    name = f"tune_{key}"
+    initial = default_space(key)
+    raw = st.query_params.get(name)
+    if raw is not None:
+        try:
+            initial = check_space(key, dict(parse_range(key, part) for part in raw.split(",") if part.strip()))
+        except ValueError as error:
+            url.fallback(name, _space_text(initial), error)
+    tunable = [hp.name for hp in REGISTRY[key].hyperparams if hp.kind == "choice" or hp.low is not None]
+    names = st.multiselect(f"{REGISTRY[key].name}: tuned hyperparameters", tunable,
+                           key=url.seed(f"{name}.names", [n for n in initial if n in tunable]),
+                           help="The hyperparameters Optuna searches; the others keep their registry defaults.")
+    space: SearchSpace = {}
+    for hp_name in names:
+        seed = initial.get(hp_name) or default_space(key, [hp_name])[hp_name]
+        prefix = f"{name}.{hp_name}"
+        if isinstance(seed, Choices):
+            options = next(hp.choices for hp in REGISTRY[key].hyperparams if hp.name == hp_name)
+            values = st.multiselect(f"{hp_name} values", options, key=url.seed(prefix, list(seed.values)))
+            space[hp_name] = Choices(tuple(values))
+            continue
+        low_column, high_column = st.columns(2)
+        low = low_column.number_input(f"{hp_name} low", key=url.seed(f"{prefix}.low", float(seed.low)),
+                                      format="%g", step=None)
+        high = high_column.number_input(f"{hp_name} high", key=url.seed(f"{prefix}.high", float(seed.high)),
+                                        format="%g", step=None)
+        log = st.checkbox(f"{hp_name} on a log scale", key=url.seed(f"{prefix}.log", seed.log),
+                          help="Sample log-uniformly (for scales such as a learning rate).")
+        space[hp_name] = Range(float(low), float(high), bool(log), seed.integer)
+    try:
+        check_space(key, space)
+    except ValueError as error:
+        st.error(str(error), icon=":material/error:")
+        return None
+    url.record(name, _space_text(space))
+    return space
+
+
+class Config(NamedTuple):
+    """The sidebar's study configuration: the spec (None after a message next to the bad field), the workers, the
+    storage URL (None when it cannot be opened; ``""`` is the default journal) and the container under the name
+    field, for the messages about the name."""
+
+    spec: SweepSpec | None
+    workers: int
+    storage_url: str | None
+    note: Any
+
+
+def sweep_controls(url: UrlState) -> Config:
+    """The study's controls, top to bottom; see ``Config``."""
+    task = url.selectbox("task", "task", MNIST1D, TASKS, help="MNIST-1D trains the seed MLP; a surface runs a 2-D "
+                         "loss in a fraction of a second per trial.")
+    keys = optimizer_keys(url)
+    spaces = {}
+    for key in keys:
+        with st.container(border=True):
+            spaces[key] = space_controls(url, key)
+    trials = url.slider("trials per optimizer", "trials", 10, 1, 100, 1,
+                        help="The same budget for every optimizer: fair tuning.")
+    if task == MNIST1D:
+        epochs, steps = url.slider("epochs per trial", "epochs", 10, 1, 100, 1), 200
+    else:
+        epochs, steps = 25, url.slider("steps per trial", "steps", 300, 10, 5000, 10)
+    pruner = url.choice_input("pruner", "pruner", "median", PRUNERS,
+                              help="Stop unpromising trials early on their intermediate validation losses.")
+    workers = int(url.slider("workers", "workers", 1, 1, max(2, usable_cores()), 1,
+                         help="Local processes that share the study (each takes trials from its queue)."))
+    storage_text = url.text_input("storage", "storage", "", help="Empty: a journal file under $OPTISCOPE_HOME. Or "
+                                  "an Optuna RDB URL such as postgresql://user:password@host/db, so that workers on "
+                                  "other machines (python -m engine worker) join the same study.").strip()
+    if not storage_text:
+        st.caption(escape_markdown(f"default: {studies.default_storage()}"))
+    storage_url: str | None = storage_text
+    try:
+        _storage(storage_text or studies.default_storage())
+    except (ValueError, OSError) as error:
+        st.error(f"This storage cannot be opened: {error}", icon=":material/error:")
+        storage_url = None
+    name = url.text_input("sweep name", "name", "my-sweep", help="Its studies are <name>:<optimizer>; starting "
+                          "an existing sweep again continues it.")
+    note = st.container()
+    if not keys:
+        note.info("Pick at least one optimizer to tune.", icon=":material/tune:")
+        return Config(None, workers, storage_url, note)
+    if any(space is None for space in spaces.values()):
+        return Config(None, workers, storage_url, note)
+    try:
+        modes = tuple(Mode(REGISTRY[key].name, key, space=spaces[key]) for key in keys)  # type: ignore[arg-type]
+        spec = SweepSpec(name=name, modes=modes, trials=int(trials), task=task, epochs=int(epochs), steps=int(steps),
+                         pruner=pruner)
+    except ValueError as error:
+        note.error(str(error), icon=":material/error:")
+        return Config(None, workers, storage_url, note)
+    return Config(spec, workers, storage_url, note)
+
+
+def existing_setup_note(spec: SweepSpec, storage_url: str, note: Any) -> bool:
+    """Say what Start does with a name the storage already has; False when the setups differ (Start refuses)."""
+    storage = _storage(storage_url or studies.default_storage())
+    if spec.name not in studies.sweep_names(storage):
+        return True
+    stored = studies.load_sweep(storage, spec.name)
+    if stored.setup() != spec.setup():
+        note.error(f"A sweep named {spec.name!r} exists in this storage with another search space or setup; choose "
+                   "another name, or open it below.", icon=":material/error:")
+        return False
+    note.info(f"{spec.name!r} exists with this setup: Start continues it up to {spec.trials} trials per optimizer.",
+              icon=":material/info:")
+    return True
+
+
+# --- the sweep shown ----------------------------------------------------------------------------------------------
+
+
+def _progress_text(state: sweep_jobs.JobState | None, rows: list[studies.ModeProgress], budget: int) -> str:
+    used = sum(row.complete + row.pruned for row in rows)
+    counts = (f"{used} of {budget} trials used ({sum(r.complete for r in rows)} complete, "
+              f"{sum(r.pruned for r in rows)} pruned) · {sum(r.failed for r in rows)} failed")
+    if state is not None and state.running:
+        return f"{state.state} · {counts} · {sum(r.running for r in rows)} running"
+    if used >= budget:
+        return f"finished · {counts}"
+    return f"{'stopped' if state is not None else 'not running here'} · {counts}"
+
+
+def _number(value: float) -> str:
+    return f"{value:.5g}" if math.isfinite(value) else "—"
+
+
+def sweep_view(name: str, storage_url: str, workers: int, live: bool) -> None:
+    """Progress, Stop or Resume, the best-so-far curves, each optimizer's parallel coordinates and importances, the
+    trials table and the downloads of sweep ``name``."""
+    resolved = storage_url or studies.default_storage()
+    storage = _storage(resolved)
+    try:
+        spec = studies.load_sweep(storage, name)
+    except ValueError as error:
+        st.warning(str(error), icon=":material/link_off:")
+        return
+    state = sweep_jobs.sweep_state(name)
+    running = state is not None and state.running
+    by_mode = studies.studies(spec, storage)
+    rows = studies.progress(spec, storage)
+    budget = spec.trials * len(rows)
+    used = sum(row.complete + row.pruned for row in rows)
+    st.subheader(f"Sweep {name}", anchor=False)
+    st.caption(escape_markdown(f"{TASKS.get(spec.task, spec.task)} · "
+                               + (f"{spec.epochs} epochs" if spec.task == MNIST1D else f"{spec.steps} steps")
+                               + f" per trial · {spec.trials} trials per optimizer · pruner {spec.pruner}"))
+    st.progress(min(used / budget, 1.0) if budget else 1.0, text=_progress_text(state, rows, budget))
+    if running:
+        if st.button("Stop", icon=":material/stop:", key="sweeps.stop", disabled=state.state == "stopping",
+                     help="The trial in progress ends failed and is queued again: Resume continues the study."):
+            sweep_jobs.stop_sweep(name)
+            st.rerun()
+    elif used < budget and st.button("Resume", icon=":material/play_arrow:", key="sweeps.resume",
+                                     help="Run the rest of the budget (trials left by a stopped run included)."):
+        try:
+            sweep_jobs.start_sweep(spec, workers=workers, storage_url=storage_url or None)
+        except ValueError as error:
+            st.error(str(error), icon=":material/error:")
+        else:
+            st.rerun()
+    if state is not None and state.state == "failed":
+        st.error(f"The sweep stopped with an error: {state.error}", icon=":material/error:")
+    st.dataframe([{"optimizer": row.label, "complete": row.complete, "pruned": row.pruned, "failed": row.failed,
+                   "running": row.running, "waiting": row.waiting, "best objective": _number(row.best_value),
+                   "best hyperparameters": ", ".join(f"{k}={_number(v) if isinstance(v, float) else v}"
+                                                     for k, v in row.best_params.items())}
+                  for row in rows], hide_index=True, width="stretch")
+    trials = {label: study.get_trials(deepcopy=False) for label, study in by_mode.items()}
+    figure_with_caption(best_so_far_figure(spec, trials), CAPTIONS["best_so_far"], key="sweeps.best")
+    tabs = st.tabs(list(by_mode))
+    for tab, row in zip(tabs, rows, strict=True):
+        with tab:
+            parallel, importance = _mode_figures(resolved, name, row.label, row.complete + row.pruned + row.failed)
+            figure_with_caption(parallel, CAPTIONS["parallel"], key=f"sweeps.parallel.{row.label}")
+            figure_with_caption(importance, CAPTIONS["importance"], key=f"sweeps.importance.{row.label}")
+    st.subheader("Trials", anchor=False)
+    table = studies.trials_table(spec, storage)
+    if table:
+        columns = {column for row in table for column in row} - {"mode", "trial", "state"}
+        numbers = {column: st.column_config.NumberColumn(format="%.5g") for column in columns  # 1e-05, not 0.0000
+                   if all(isinstance(row[column], float | int) for row in table if column in row)}
+        st.dataframe(table, hide_index=True, width="stretch", column_config=numbers)
+    else:
+        st.info("The trials appear here as they start.", icon=":material/hourglass_top:")
+    download_buttons([("trials (CSV)", lambda: trials_csv(studies.trials_table(spec, storage)), f"{name}_trials.csv"),
+                      ("spec and best configurations (JSON)", lambda: sweep_json(spec, studies.progress(spec, storage)),
+                       f"{name}_sweep.json")])
+    if live and not running:
+        st.rerun()  # the whole page: the fragment stops polling, the buttons follow the job's end
+
+
+# --- the claims -------------------------------------------------------------------------------------------------------
+
+
+def claim_view(key: str, claim: claims.Claim, live: bool) -> None:
+    """Run (quick or full) and stop buttons, the job's status and the last saved result of claim ``key``."""
+    quick = st.session_state.setdefault(f"sweeps.claim.{key}.budget", "quick") == "quick"
+    left, middle, right = st.columns([2, 1, 2], vertical_alignment="bottom")
+    left.radio("budget", ("quick", "full"), key=f"sweeps.claim.{key}.budget", horizontal=True,
+               help=f"quick: {claims.QUICK['trials']} trials of {claims.QUICK['tune_epochs']} epoch per mode, a smoke "
+               f"test, not a verdict; full: {claim.sweep.trials} trials of {claim.sweep.epochs} epochs per mode, then "
+               f"{claim.epochs} epochs per seed, as the claim did (minutes to hours).")
+    seeds = middle.number_input("seeds", 2, 100, 2 if quick else 10, key=f"sweeps.claim.{key}.seeds.{quick}")
+    running = sweep_jobs.reproduction_running(key, quick)
+    with right:
+        if running:
+            if st.button("Stop", icon=":material/stop:", key=f"sweeps.claim.{key}.stop", width="stretch",
+                         help="Ends the reproduction at once; the last saved result stays."):
+                sweep_jobs.stop_reproduction(key, quick)
+                st.rerun()
+        elif st.button("Run reproduction", icon=":material/play_arrow:", key=f"sweeps.claim.{key}.run",
+                       width="stretch", type="primary"):
+            try:
+                sweep_jobs.start_reproduction(key, quick=quick, seeds=int(seeds))
+            except ValueError as error:
+                st.error(str(error), icon=":material/error:")
+            else:
+                st.rerun()
+    state = sweep_jobs.reproduction_state(key, quick)
+    if state is not None and state.running:
+        st.info(f"Running ({'quick' if quick else 'full'}): {state.stage or 'starting…'}",
+                icon=":material/hourglass_top:")
+    elif state is not None and state.state == "failed":
+        st.error(f"The reproduction failed: {state.error}", icon=":material/error:")
+    result = claims.load_result(key, quick)
+    if result is None:
+        st.caption(f"No {'quick' if quick else 'full'} reproduction saved yet: press Run reproduction.")
+    else:
+        shown = claim.quick() if quick else claim
+        st.code(claims.format_table(shown, result), language=None)
+        st.dataframe([{"comparison": f"{v.mode} vs {v.baseline}", "metric": v.metric, "difference": v.difference,
+                       "Welch p": v.p, "verdict": v.verdict} for v in result.verdicts], hide_index=True,
+                     width="stretch", column_config={"difference": st.column_config.NumberColumn(format="%+.4f"),
+                                                     "Welch p": st.column_config.NumberColumn(format="%.3g")})
+        figure_with_caption(claims_figure(shown, result), CAPTIONS["claims"], key=f"sweeps.claim.{key}.figure")
+    if live and not (sweep_jobs.reproduction_running(key, True) or sweep_jobs.reproduction_running(key, False)):
+        st.rerun()  # the whole page: this claim's fragment stops polling
+
+
+# --- inputs -------------------------------------------------------------------------------------------------------
+url = UrlState("sweeps")
+if VIEW not in st.session_state:  # a reload: re-attach to the sweep named in the URL
+    st.session_state[VIEW] = st.query_params.get("view") or None
+with st.sidebar:
+    st.subheader("Study", anchor=False)
+    buttons = st.container()
+    spec, workers, storage_url, name_note = sweep_controls(url)
+startable = spec is not None and storage_url is not None and existing_setup_note(spec, storage_url, name_note)
+with buttons:
+    start = st.button("Start", type="primary", icon=":material/play_arrow:", width="stretch", key="sweeps.start",
+                      disabled=not startable or (spec is not None and sweep_jobs.is_running(spec.name)))
+
+st.title("Sweeps")
+st.markdown("Tune optimizers fairly: every optimizer gets its own Optuna study over ranges generated from the "
+            "registry, the **same trial budget**, the same seed and the same task; a trial's objective is its lowest "
+            "validation loss (on a 2-D surface, its lowest loss). Configure a study in the sidebar and press "
+            "**Start**: it runs in the background and its curves grow here; every trial is kept in the storage, so "
+            "a reload or another machine's workers continue it.")
+if start and spec is not None and storage_url is not None:
+    try:
+        sweep_jobs.start_sweep(spec, workers=workers, storage_url=storage_url or None)
+    except ValueError as error:
+        name_note.error(str(error), icon=":material/error:")
+    else:
+        st.session_state[VIEW] = spec.name
+        st.rerun()  # the buttons and the view follow the running sweep
+
+view: str | None = st.session_state[VIEW]
+if storage_url is not None:
+    known = sorted(studies.sweep_names(_storage(storage_url or studies.default_storage())))
+    if view is not None and view not in known:
+        st.warning(f"There is no sweep {view!r} in this storage: it was never started here, or another storage "
+                   "holds it.", icon=":material/link_off:")
+        st.session_state[VIEW] = view = None
+    if known:
+        opened = st.selectbox("open a sweep in this storage", known, index=known.index(view) if view else None,
+                              placeholder="choose a sweep…", help="Every sweep in the storage, yours or another's.")
+        if opened is not None and opened != view:
+            st.session_state[VIEW] = view = opened
+if view:
+    url.values["view"] = view
+url.write()
+
+# --- the sweep --------------------------------------------------------------------------------------------------------
+if view and storage_url is not None:
+    live = sweep_jobs.is_running(view)
+    st.fragment(sweep_view, run_every=POLL_SECONDS if live else None)(view, storage_url, workers, live)
+elif storage_url is not None:
+    st.info("No sweep is open: configure one in the sidebar and press Start, or open one above.",
+            icon=":material/tune:")
+
+# --- the claims -------------------------------------------------------------------------------------------------------
+st.header("Claims", anchor="claims")
+st.markdown("Each seed experiment as data, reproduced the way it was made: every mode tuned with the claim's budget, "
+            "then its best configuration trained from several seeds. The table puts the seed's reported number beside "
+            "ours (mean ± 95% CI), on the seed's metric and on a clean one that never peeks at the test set, and "
+            "judges each comparison with Welch's t-test.")
+for claim_key, claim in claims.load_claims().items():
+    with st.container(border=True):
+        st.subheader(claim.title, anchor=False)
+        st.caption(escape_markdown(f"{claim_key} · source: {claim.source}"))
+        st.markdown(escape_markdown(claim.statement))
+        busy = sweep_jobs.reproduction_running(claim_key, True) or sweep_jobs.reproduction_running(claim_key, False)
+        st.fragment(claim_view, run_every=POLL_SECONDS if busy else None)(claim_key, claim, busy)
