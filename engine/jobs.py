@@ -2,15 +2,20 @@
 
 A job is one ``ComparisonSpec``: ``submit`` returns its id (a stable URL-safe string, so a page reload re-attaches
 by id), ``poll`` returns a ``JobStatus`` snapshot and never blocks, ``cancel`` stops it cooperatively (the runner
-polls ``should_stop`` every step, so it takes effect well within a second). States: ``queued`` (waiting for a
-worker slot), ``running``, ``finished``, ``cancelled``, ``failed`` (an exception in the run: its message is kept,
-the manager goes on). Every run that ends is written to the store as it ends (``engine.store``), so a reload or a
-restart loses nothing: ``poll`` of an id this process does not know restores the job from the store.
+polls ``should_stop`` every step, so it takes effect well within a second); ``cancel(job_id, optimizer=i)`` stops
+one optimizer alone (its run in progress ends ``cancelled`` and is kept, its later runs are skipped, the others go
+on; stopping every optimizer cancels the job). While a run trains, ``JobStatus.partial`` holds its telemetry so far
+(the runner's ``Telemetry`` reports, a few per second), so a page draws the curves as they grow. States: ``queued``
+(waiting for a worker slot), ``running``, ``finished`` (ran to its end, even with optimizers cancelled one by one),
+``cancelled``, ``failed`` (an exception in the run: its message is kept, the manager goes on). Every run that ends
+is written to the store as it ends (``engine.store``), so a reload or a restart loses nothing: ``poll`` of an id
+this process does not know restores the job from the store.
 
 Bounds: at most ``max_jobs`` unfinished jobs per process and ``max_per_session`` per session (``submit`` raises
 ``Busy`` naming the limit); at most ``max_running`` compute at once (the others wait, ``queued``); per job the latest
-progress, the results so far and the last ``max_events`` progress events. A reaper (on every call and on a daemon
-timer) cancels and drops the jobs that nobody has polled for ``idle_timeout`` seconds.
+progress, the results so far, the partial result of the run in progress and the last ``max_events`` progress
+events. A reaper (on every call and on a daemon timer) cancels and drops the jobs that nobody has polled for
+``idle_timeout`` seconds.
 
 Threads or processes, measured on a 2-core machine with a stand-in MNIST-1D job (the seed MLP, 600 Adam steps of
 batch 128): 0.84 s alone; 2.7-2.9 s in a thread beside a busy Python thread (a Streamlit script rerunning a page),
@@ -33,7 +38,7 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from engine import store
@@ -42,12 +47,13 @@ from engine.spec import MNIST1D, ComparisonSpec
 from optimizers.validation import check_choice, check_number
 
 if TYPE_CHECKING:
-    from engine.runner import Progress, RunResult
+    from engine.runner import Progress, RunResult, Telemetry
 
 logger = logging.getLogger(__name__)
 
 RunFunction = Callable[..., "list[RunResult]"]
-"""``run_comparison``'s signature: ``run(spec, *, on_progress, should_stop, on_result)``."""
+"""``run_comparison``'s signature: ``run(spec, *, on_progress, should_stop, on_result, on_telemetry,
+should_stop_optimizer)``."""
 
 STATES = ("queued", "running", "finished", "cancelled", "failed")
 ENDED = ("finished", "cancelled", "failed")
@@ -69,7 +75,9 @@ class UnknownJob(KeyError):
 class JobStatus:
     """A snapshot of one job. ``progress`` is the latest report (None before the first); ``results`` the runs that
     have ended, in order; ``events`` the last progress reports; ``restored`` is True for a job read back from the
-    store (after a restart), whose ``state`` is ``finished`` if all its runs were saved, else ``cancelled``."""
+    store (after a restart), whose ``state`` is ``finished`` if all its runs were saved, else ``cancelled``.
+    ``partial``: the run in progress with its telemetry so far (status ``running``; None between runs);
+    ``stopped_optimizers``: the positions in ``spec.optimizers`` of the optimizers cancelled one by one."""
 
     job_id: str
     state: str
@@ -83,10 +91,21 @@ class JobStatus:
     submitted_at: float
     ended_at: float | None
     restored: bool = False
+    partial: RunResult | None = None
+    stopped_optimizers: tuple[int, ...] = ()
 
     @property
     def done(self) -> bool:
         return self.state in ENDED
+
+    def optimizer_pending(self, position: int) -> bool:
+        """Whether optimizer ``spec.optimizers[position]`` can still be cancelled: the job has not ended, the
+        optimizer was not stopped, and some of its runs have not ended."""
+        if self.done or position in self.stopped_optimizers:
+            return False
+        choice = self.spec.optimizers[position]
+        runs = len(self.spec.seeds) * self.spec.optimizers.count(choice)
+        return sum(result.spec.optimizer == choice for result in self.results) < runs
 
 
 @dataclass
@@ -106,9 +125,15 @@ class _Job:
     last_poll: float = field(default_factory=time.monotonic)
     stop: Any = field(default_factory=threading.Event)
     restored: bool = False
+    partial: Any = None  # the RunResult of the run in progress, its telemetry so far
+    partial_run: int = -1  # its position in ``runs``
+    runs: list[Any] = field(init=False)  # spec.runs(), computed once
+    stopped: Any = field(init=False)  # one flag per optimizer in shared memory: the runner polls it in any process
 
     def __post_init__(self) -> None:
         self.events = deque(maxlen=self.max_events)
+        self.runs = self.spec.runs()
+        self.stopped = _context().RawArray("b", len(self.spec.optimizers))
 
 
 class JobManager:
@@ -180,8 +205,10 @@ class JobManager:
                 return self._snapshot(job)
         return self._restore(job_id)
 
-    def cancel(self, job_id: str) -> bool:
-        """Ask job ``job_id`` to stop (it ends ``cancelled`` within a second); False if it had already ended."""
+    def cancel(self, job_id: str, *, optimizer: int | None = None) -> bool:
+        """Ask job ``job_id`` to stop (it ends ``cancelled`` within a second), or with ``optimizer`` (a position in
+        its ``spec.optimizers``) only that optimizer's runs (the module docstring). False if the job had already
+        ended or the optimizer was already stopped."""
         self.reap()
         with self._lock:
             job = self._jobs.get(job_id)
@@ -190,7 +217,15 @@ class JobManager:
             job.last_poll = time.monotonic()
             if job.state in ENDED:
                 return False
-            job.stop.set()
+            if optimizer is None:
+                job.stop.set()
+                return True
+            check_number("cancel", "optimizer", optimizer, low=0, high=len(job.stopped) - 1, integer=True)
+            if job.stopped[optimizer]:
+                return False
+            job.stopped[optimizer] = 1
+            if all(job.stopped):  # nothing left to run: the job itself is cancelled
+                job.stop.set()
             return True
 
     def jobs(self, session: str | None = None) -> list[JobStatus]:
@@ -236,12 +271,14 @@ class JobManager:
                 self._run_process(job)
             else:
                 self._resolve_run()(job.spec, on_progress=lambda p: self._on_progress(job, p),
-                                    should_stop=job.stop.is_set, on_result=lambda r: self._on_result(job, r))
+                                    should_stop=job.stop.is_set, on_result=lambda r: self._on_result(job, r),
+                                    on_telemetry=lambda t: self._on_telemetry(job, t),
+                                    should_stop_optimizer=job.stopped.__getitem__)
         except Exception as error:  # a failing run fails its job, never the manager
             logger.exception("jobs: job %s failed", job.job_id)
             self._end(job, "failed", f"{type(error).__name__}: {error}")
         else:
-            incomplete = len(job.results) < len(job.spec.runs()) or any(r.status == "cancelled" for r in job.results)
+            incomplete = len(job.results) < len(job.runs) or any(r.status == "cancelled" for r in job.results)
             self._end(job, "cancelled" if job.stop.is_set() and incomplete else "finished")
         finally:
             self._slots.release()
@@ -255,13 +292,14 @@ class JobManager:
 
     def _run_process(self, job: _Job) -> None:
         """Run the job in a spawn process; relay its progress and results; raise its error here."""
-        from engine.runner import Progress, RunResult
+        from engine.runner import Progress, RunResult, Telemetry
 
         context = _context()
         messages = context.Queue()
         threads = max(1, usable_cores() // self.max_running)
         process = context.Process(target=_process_main, name=f"optiscope-job-{job.job_id}", daemon=True,
-                                  args=(self._resolve_run(), job.spec.to_json(), messages, job.stop, threads))
+                                  args=(self._resolve_run(), job.spec.to_json(), messages, job.stop, job.stopped,
+                                        threads))
         process.start()
         stopped_at: float | None = None
         try:
@@ -279,6 +317,8 @@ class JobManager:
                     continue
                 if kind == "progress":
                     self._on_progress(job, Progress(**payload))
+                elif kind == "telemetry":
+                    self._on_telemetry(job, Telemetry(**payload))
                 elif kind == "result":
                     self._on_result(job, RunResult.from_dict(payload))
                 elif kind == "error":
@@ -296,9 +336,21 @@ class JobManager:
             job.progress = progress
             job.events.append(progress)
 
+    def _on_telemetry(self, job: _Job, telemetry: Telemetry) -> None:
+        """Grow the partial result of the run in progress (a new one when the report is of the next run)."""
+        from engine.runner import RunResult
+
+        with self._lock:
+            if telemetry.run != job.partial_run:
+                job.partial = RunResult(job.runs[telemetry.run], "running", [], [], {})
+                job.partial_run = telemetry.run
+            job.partial.records.extend(telemetry.records)
+            job.partial.epochs.extend(telemetry.epochs)
+
     def _on_result(self, job: _Job, result: RunResult) -> None:
         with self._lock:
             job.results.append(result)
+            job.partial = None
         if self.save:
             try:
                 store.save(result, job_id=job.job_id, comparison=job.spec)
@@ -309,11 +361,17 @@ class JobManager:
     def _end(self, job: _Job, state: str, error: str | None = None) -> None:
         with self._lock:
             job.state, job.error, job.ended_at = state, error, time.time()
+            job.partial = None  # a run cut short by a failure or a terminated worker never ended: no curves of it
 
     def _snapshot(self, job: _Job) -> JobStatus:
+        """The job as it stands; the partial result is copied, as the worker keeps growing the job's own."""
+        partial = job.partial
+        if partial is not None:
+            partial = replace(partial, records=list(partial.records), epochs=list(partial.epochs))
+        stopped = tuple(index for index, flag in enumerate(job.stopped) if flag)
         return JobStatus(job.job_id, job.state, job.spec, job.session, job.progress, tuple(job.results),
-                         tuple(job.events), job.error, len(job.spec.runs()), job.submitted_at, job.ended_at,
-                         job.restored)
+                         tuple(job.events), job.error, len(job.runs), job.submitted_at, job.ended_at,
+                         job.restored, partial, stopped)
 
     def _restore(self, job_id: str) -> JobStatus:
         """A job of an earlier server process, from its saved runs; it joins this manager's table (and its reaper)."""
@@ -342,14 +400,16 @@ def _context() -> multiprocessing.context.SpawnContext:
     return multiprocessing.get_context("spawn")
 
 
-def _process_main(run: RunFunction, spec_json: str, messages: Any, stop: Any, threads: int) -> None:
-    """A worker process: run the comparison with ``threads`` torch threads, sending progress, results and the end
-    (``("done", None)`` or ``("error", message)``) through ``messages``."""
+def _process_main(run: RunFunction, spec_json: str, messages: Any, stop: Any, stopped: Any, threads: int) -> None:
+    """A worker process: run the comparison with ``threads`` torch threads, sending progress, live telemetry,
+    results and the end (``("done", None)`` or ``("error", message)``) through ``messages``; ``stop`` stops it,
+    ``stopped`` (a flag per optimizer) one optimizer."""
     os.environ["OPTISCOPE_THREADS"] = str(threads)
     try:
         spec = ComparisonSpec.from_json(spec_json)
         run(spec, on_progress=lambda p: messages.put(("progress", asdict(p))), should_stop=stop.is_set,
-            on_result=lambda r: messages.put(("result", r.to_dict())))
+            on_result=lambda r: messages.put(("result", r.to_dict())),
+            on_telemetry=lambda t: messages.put(("telemetry", asdict(t))), should_stop_optimizer=stopped.__getitem__)
     except Exception as error:
         messages.put(("error", f"{type(error).__name__}: {error}"))
     else:

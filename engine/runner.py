@@ -6,6 +6,13 @@ permutation), the same split (``load_mnist1d(seed)``) and, on a noisy surface, t
 seeded with ``seed``). A run stops as ``"diverged"`` at the step whose loss is not finite, or (2-D) after the step
 that takes the point more than 100 half-widths from the domain's centre; the comparison goes on. ``should_stop``
 is polled before every step: the run in progress ends as ``"cancelled"`` and later runs are not started.
+``should_stop_optimizer`` (``run_comparison``) stops one optimizer alone, polled with its position in
+``ComparisonSpec.optimizers``: its run in progress ends as ``"cancelled"``, its later runs are skipped (no result),
+and the other optimizers go on.
+
+Live telemetry: with ``on_telemetry``, each progress report also hands over the rows that the run in progress logged
+since the previous report (a ``Telemetry``), so a page can draw the curves while they grow; the run's ``RunResult``
+still comes whole through ``on_result`` when it ends.
 
 Telemetry (``engine.telemetry``): a record per logged step (every ``log_every`` steps) and, on MNIST-1D, a row per
 epoch. On surfaces a record holds the iterate ``x``, ``y`` at which step k evaluated its loss and gradient (step 1:
@@ -32,7 +39,7 @@ from engine.spec import MNIST1D, ComparisonSpec, RunSpec
 from engine.surfaces import get_surface
 
 NAN = float("nan")
-PROGRESS_INTERVAL = 0.1  # seconds between progress reports
+PROGRESS_INTERVAL = 0.1  # seconds between progress (and live telemetry) reports
 DOMAIN_FACTOR = 100.0  # a 2-D run diverges beyond this many half-widths from the domain's centre
 
 
@@ -48,8 +55,21 @@ class Progress:
 
 
 @dataclass
+class Telemetry:
+    """The rows the run in progress logged since the previous report: ``run`` is its position in the comparison's
+    runs (``ComparisonSpec.runs()`` order), ``records`` and ``epochs`` the new rows, in order."""
+
+    run: int
+    records: list[dict[str, float]]
+    epochs: list[dict[str, float]]
+
+
+@dataclass
 class RunResult:
     """One run's outcome: its status, telemetry records, per-epoch rows (MNIST-1D) and summary.
+
+    ``status``: ``finished``, ``diverged`` or ``cancelled``; ``running`` marks the partial result of a run still in
+    progress (its telemetry so far, an empty summary), which the job manager builds from ``Telemetry``.
 
     ``summary``: ``final_loss``, ``best_loss``, ``steps_done`` and ``seconds``; on surfaces also ``final_x``,
     ``final_y`` (the point after the last step; ``final_loss`` is the loss there); on MNIST-1D ``final_loss`` and
@@ -111,28 +131,58 @@ def batch_order(generator: torch.Generator, size: int, batch_size: int) -> list[
 
 @dataclass
 class _Tracker:
-    """Progress over a whole comparison, reported at most every ``PROGRESS_INTERVAL`` seconds, and cancellation."""
+    """Progress over a whole comparison and the live telemetry of the run in progress, reported at most every
+    ``PROGRESS_INTERVAL`` seconds, and cancellation (of the comparison, or of the run's optimizer alone)."""
 
     steps_total: int
     on_progress: Callable[[Progress], None] | None
+    on_telemetry: Callable[[Telemetry], None] | None
     should_stop: Callable[[], bool] | None
+    should_stop_optimizer: Callable[[int], bool] | None
     steps_done: int = 0
     current: str = ""
+    run_index: int = 0
+    optimizer: int = 0  # the position of the run's optimizer in the comparison's optimizers
+    records: list[dict[str, float]] = field(default_factory=list)  # the run in progress appends to these
+    epochs: list[dict[str, float]] = field(default_factory=list)
+    sent: tuple[int, int] = (0, 0)  # records and epochs of the run in progress already handed to on_telemetry
     started: float = field(default_factory=time.monotonic)
     last_report: float = field(default_factory=time.monotonic)
 
-    def stop(self) -> bool:
+    def begin(self, run_index: int, spec: RunSpec, optimizer: int) -> None:
+        """Run ``run_index`` of the comparison starts, with fresh rows to fill."""
+        self.run_index, self.optimizer, self.current = run_index, optimizer, label(spec)
+        self.reset_rows()
+
+    def reset_rows(self) -> None:
+        """Fresh ``records`` and ``epochs``, none of them reported yet (the previous run's belong to its result)."""
+        self.records, self.epochs, self.sent = [], [], (0, 0)
+
+    def stop_all(self) -> bool:
         return self.should_stop is not None and bool(self.should_stop())
+
+    def optimizer_stopped(self, optimizer: int) -> bool:
+        return self.should_stop_optimizer is not None and bool(self.should_stop_optimizer(optimizer))
+
+    def stop(self) -> bool:
+        """Whether the run in progress must end now: the comparison or its optimizer was stopped."""
+        return self.stop_all() or self.optimizer_stopped(self.optimizer)
 
     def tick(self) -> None:
         """One step done."""
         self.steps_done += 1
-        if self.on_progress is not None and time.monotonic() - self.last_report >= PROGRESS_INTERVAL:
+        if (self.on_progress is not None or self.on_telemetry is not None) and \
+                time.monotonic() - self.last_report >= PROGRESS_INTERVAL:
             self.report()
 
     def report(self) -> None:
         now = time.monotonic()
         self.last_report = now
+        if self.on_telemetry is not None:
+            records, epochs = self.records[self.sent[0]:], self.epochs[self.sent[1]:]
+            if records or epochs:
+                self.sent = (len(self.records), len(self.epochs))
+                self.on_telemetry(Telemetry(self.run_index, records, epochs))
         if self.on_progress is None:
             return
         done, total = self.steps_done, self.steps_total
@@ -147,9 +197,19 @@ def run_comparison(
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     on_result: Callable[[RunResult], None] | None = None,
+    on_telemetry: Callable[[Telemetry], None] | None = None,
+    should_stop_optimizer: Callable[[int], bool] | None = None,
 ) -> list[RunResult]:
-    """Run every (seed, optimizer) of ``spec`` in ``spec.runs()`` order; return the results of the runs started."""
-    return _run_all(spec.runs(), on_progress, should_stop, on_result)
+    """Run every (seed, optimizer) of ``spec`` in ``spec.runs()`` order; return the results of the runs started.
+
+    ``should_stop_optimizer(position)`` stops the optimizer ``spec.optimizers[position]`` alone (module docstring).
+    """
+    count = len(spec.optimizers)
+    # runs() is seed-major, so a run's optimizer is its index modulo the optimizers (twins stay apart, unlike .index)
+    runs = [(run_spec, index % count) for index, run_spec in enumerate(spec.runs())]
+    tracker = _Tracker(sum(total_steps(s) for s, _ in runs), on_progress, on_telemetry, should_stop,
+                       should_stop_optimizer)
+    return _run_all(runs, tracker, on_result)
 
 
 def run(
@@ -158,32 +218,34 @@ def run(
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     on_result: Callable[[RunResult], None] | None = None,
+    on_telemetry: Callable[[Telemetry], None] | None = None,
 ) -> RunResult:
-    """One run (the sweeps' unit), with the same callbacks as ``run_comparison``."""
-    (result,) = _run_all([spec], on_progress, should_stop, on_result)
+    """One run (the sweeps' unit), with ``run_comparison``'s callbacks except the per-optimizer stop."""
+    tracker = _Tracker(total_steps(spec), on_progress, on_telemetry, should_stop, None)
+    (result,) = _run_all([(spec, 0)], tracker, on_result)
     return result
 
 
-def _run_all(
-    specs: list[RunSpec],
-    on_progress: Callable[[Progress], None] | None,
-    should_stop: Callable[[], bool] | None,
-    on_result: Callable[[RunResult], None] | None,
-) -> list[RunResult]:
+def _run_all(runs: list[tuple[RunSpec, int]], tracker: _Tracker,
+             on_result: Callable[[RunResult], None] | None) -> list[RunResult]:
+    """Run each (spec, optimizer position) in order under ``tracker``; the results of the runs started."""
     configure_threads()
-    tracker = _Tracker(sum(total_steps(s) for s in specs), on_progress, should_stop)
     results = []
-    for spec in specs:
-        tracker.current = label(spec)
+    for index, (spec, optimizer) in enumerate(runs):
         before = tracker.steps_done
+        if tracker.optimizer_stopped(optimizer):  # its optimizer was stopped before this run began: skip it
+            tracker.steps_done = before + total_steps(spec)
+            continue
+        tracker.begin(index, spec, optimizer)
         result = _run_surface(spec, tracker) if spec.task != MNIST1D else _run_mnist1d(spec, tracker)
+        tracker.reset_rows()  # the run's rows go out whole through on_result, no longer as telemetry
         results.append(result)
         if on_result is not None:
             on_result(result)
-        if result.status == "cancelled":
+        if result.status == "cancelled" and tracker.stop_all():
             tracker.report()
             return results
-        tracker.steps_done = before + total_steps(spec)  # a diverged run's remaining steps count as done
+        tracker.steps_done = before + total_steps(spec)  # a diverged or cancelled run's remaining steps count as done
     tracker.report()
     return results
 
@@ -205,7 +267,7 @@ def _run_surface(spec: RunSpec, tracker: _Tracker) -> RunResult:
     optimizer = spec.optimizer.build([point])
     averaged = getattr(optimizer, "averaged_iterate", None)
     generator = torch.Generator(device=device).manual_seed(spec.seed) if noise > 0 else None
-    records: list[dict[str, float]] = []
+    records = tracker.records
     status, diverged_at, reason = "finished", None, None
     prev_grad: list[float] | None = None
     steps_done = 0
@@ -270,8 +332,7 @@ def _run_mnist1d(spec: RunSpec, tracker: _Tracker) -> RunResult:
     probe = telemetry.NetworkProbe(params, telemetry.layer_indices(model, layer_names(model)))
     order = torch.Generator().manual_seed(2 * spec.seed + 1)
     per_epoch, log_every = steps_per_epoch(spec.batch_size), spec.log_every
-    records: list[dict[str, float]] = []
-    epochs: list[dict[str, float]] = []
+    records, epochs = tracker.records, tracker.epochs
     pending: list[tuple[int, Tensor]] = []  # (step, loss) of unlogged steps, checked for divergence in one sync
     status, diverged_at, reason = "finished", None, None
     step = 0

@@ -54,10 +54,11 @@ METRICS = (  # (summary key, column, as a percentage)
 
 
 def _ci(values: Sequence[float], percent: bool) -> str:
-    """Mean and 95% CI half-width over seeds, as ``81.2% ± 1.5`` or ``0.512 ± 0.01``; ``-`` without values."""
+    """Mean and 95% CI half-width over seeds, as ``81.2% ± 1.5`` or ``0.512 ± 0.01``; a dash without values (an em
+    dash: a table cell of ``-`` alone would render as a Markdown list bullet)."""
     ci = mean_ci(values)
     if ci.n == 0:
-        return "-"
+        return "—"
     scale, unit = (100.0, "%") if percent else (1.0, "")
     text = f"{ci.mean * scale:.1f}{unit}" if percent else f"{ci.mean:.4g}"
     if not math.isnan(ci.half_width):
@@ -66,7 +67,8 @@ def _ci(values: Sequence[float], percent: bool) -> str:
 
 
 def summary_rows(results: Sequence[RunResult]) -> list[dict[str, object]]:
-    """One row per optimizer: mean and 95% CI over its seeds of each metric, and how many runs diverged."""
+    """One row per optimizer: mean and 95% CI over its seeds of each metric, how many runs diverged and, when any
+    run in the table was cancelled, how many were cancelled (on every row, so the column reads as counts)."""
     groups: dict[str, list[RunResult]] = {}
     for result in results:
         groups.setdefault(str(result.spec.optimizer), []).append(result)
@@ -77,9 +79,11 @@ def summary_rows(results: Sequence[RunResult]) -> list[dict[str, object]]:
         for key, column, percent in METRICS:
             row[column] = _ci([float(r.summary.get(key, math.nan)) for r in ended], percent)
         row["diverged"] = sum(r.status == "diverged" for r in runs)
-        if len(ended) < len(runs):
-            row["cancelled"] = len(runs) - len(ended)
+        row["cancelled"] = len(runs) - len(ended)
         rows.append(row)
+    if not any(row["cancelled"] for row in rows):
+        for row in rows:
+            del row["cancelled"]
     return rows
 
 
@@ -133,8 +137,28 @@ def _poll(job_id: str) -> JobStatus | str:
         return f"Could not read training job {job_id!r}: {type(error).__name__}: {error}"
 
 
+def _cancel_optimizer(job_id: str, position: int) -> None:
+    """Stop one optimizer of the job (a button's callback, so the fragment's next poll already shows it)."""
+    with contextlib.suppress(UnknownJob):  # it ended and was dropped meanwhile: the view says so
+        get_manager().cancel(job_id, optimizer=position)
+
+
+def optimizer_buttons(status: JobStatus) -> None:
+    """One Cancel button per optimizer of a running job: it stops that optimizer alone, the others go on."""
+    columns = st.columns(len(status.spec.optimizers))
+    for position, (column, choice) in enumerate(zip(columns, status.spec.optimizers, strict=True)):
+        stopped = position in status.stopped_optimizers
+        label = f"{choice.label}: cancelled" if stopped else f"Cancel {choice.label}"
+        column.button(escape_markdown(label), icon=":material/cancel:", width="stretch",
+                      key=f"train.cancel.{position}", disabled=not status.optimizer_pending(position),
+                      on_click=_cancel_optimizer, args=(status.job_id, position),
+                      help="Stop this optimizer alone: its run in progress ends (its curves so far are kept, marked "
+                      "cancelled) and its later seeds are skipped; the other optimizers go on.")
+
+
 def job_view(job_id: str, live: bool) -> None:
-    """Progress, the curves of the runs that have ended, and (once ended) the summary and downloads of the job."""
+    """Progress with the ETA, a Cancel button per optimizer, the curves (growing while a run trains), and once the job
+    ended the summary and downloads."""
     status = _poll(job_id)
     if isinstance(status, str):
         st.warning(status, icon=":material/link_off:")
@@ -151,6 +175,12 @@ def job_view(job_id: str, live: bool) -> None:
     else:
         text = f"{status.state} · {ended}"
     st.progress(min(max(fraction, 0.0), 1.0), text=escape_markdown(text))
+    if not status.done:
+        optimizer_buttons(status)
+    if status.done and status.stopped_optimizers:
+        names = ", ".join(status.spec.optimizers[position].label for position in status.stopped_optimizers)
+        st.info(f"Cancelled one by one: {escape_markdown(names)}. Their runs that had started are kept below, "
+                "marked cancelled; their later seeds did not run.", icon=":material/cancel:")
     if status.state == "cancelled":
         st.warning(f"Cancelled: {ended}; their curves and summary are below.", icon=":material/cancel:")
     elif status.state == "failed":
@@ -164,10 +194,11 @@ def job_view(job_id: str, live: bool) -> None:
         st.subheader("Summary", anchor=False)
         summary_table(results)
         downloads(results, "train")
-    if results:
-        figures(results, "job")
+    drawn = results if status.partial is None else [*results, status.partial]  # the run in progress, as it grows
+    if drawn:
+        figures(drawn, "job")
     elif not status.done:
-        st.info("The curves appear here as each run ends.", icon=":material/hourglass_top:")
+        st.info("The curves appear here as soon as the first steps are logged.", icon=":material/hourglass_top:")
     if live and status.done:
         st.rerun()  # the whole page: the buttons and the past runs follow the job's end
 
@@ -199,8 +230,8 @@ with st.sidebar:
 
 st.title("Train")
 st.markdown("Optimizers side by side on the seed MLP on MNIST-1D: the same initial weights, the same mini-batches, "
-            "several seeds. Press **Start**; training runs in the background while the curves fill in, and every run "
-            "is saved, so you can reload it below.")
+            "several seeds. Press **Start**; training runs in the background while the curves grow, one optimizer "
+            "can be cancelled while the others go on, and every run is saved, so you can reload it below.")
 valid = tuple(choice for choice in choices if choice is not None)
 if len(valid) < len(choices):
     st.warning("Optimizers with invalid settings are left out until they are fixed (see the sidebar).")

@@ -1,4 +1,5 @@
-"""engine.jobs: background comparisons with progress, cancel, limits, a reaper, failures, and runs saved as they end.
+"""engine.jobs: background comparisons with progress, live telemetry, cancel (of a job or of one optimizer), limits,
+a reaper, failures, and runs saved as they end.
 
 A fake run function (fast, controllable through events) stands in for the runner, except in the two integration
 tests at the end (a tiny real 2-D comparison in a thread, and one in a spawn process, cancelled).
@@ -12,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from engine import store
-from engine.jobs import Busy, JobManager, JobStatus, UnknownJob
-from engine.runner import Progress, RunResult
+from engine.jobs import Busy, JobManager, JobStatus, UnknownJob, _Job
+from engine.runner import Progress, RunResult, Telemetry
 from engine.spec import ComparisonSpec, OptimizerChoice
 
 SPEC = ComparisonSpec("rosenbrock", (OptimizerChoice.parse("sgd"), OptimizerChoice.parse("adam:lr=0.01")),
@@ -28,34 +29,43 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def fake_run(step_seconds: float = 0.001, gate: threading.Event | None = None, fail: str | None = None,
              between: threading.Event | None = None, stopped: threading.Event | None = None) -> Callable[..., list]:
-    """A run function with ``run_comparison``'s signature: each run takes ``spec.steps`` sleeps of ``step_seconds``.
+    """A run function with ``run_comparison``'s signature: each run takes ``spec.steps`` sleeps of ``step_seconds``
+    and reports a telemetry record after each step.
 
-    ``gate``: every step waits for it (a job that runs until released or cancelled); ``fail``: raise this message
-    after the first run; ``between``: after the first run, wait for it; ``stopped`` is set when a stop is seen.
+    ``gate``: every step after the first waits for it (a job that runs until released or cancelled); ``fail``:
+    raise this message after the first run; ``between``: after the first run, wait for it; ``stopped`` is set when a
+    stop is seen.
     """
 
-    def run(spec, *, on_progress=None, should_stop=None, on_result=None):
+    def run(spec, *, on_progress=None, should_stop=None, on_result=None, on_telemetry=None,
+            should_stop_optimizer=None):
         runs = spec.runs()
         total, done, results = len(runs) * spec.steps, 0, []
         for index, run_spec in enumerate(runs):
-            status = "finished"
-            for _ in range(run_spec.steps):
-                while gate is not None and not gate.wait(0.01) and not should_stop():
+            position = index % len(spec.optimizers)
+            if should_stop_optimizer(position):
+                continue
+            status, records = "finished", []
+            for step in range(1, run_spec.steps + 1):
+                while step > 1 and gate is not None and not gate.wait(0.01) and not should_stop() \
+                        and not should_stop_optimizer(position):
                     pass
-                if should_stop():
+                if should_stop() or should_stop_optimizer(position):
                     status = "cancelled"
                     if stopped is not None:
                         stopped.set()
                     break
                 time.sleep(step_seconds)
                 done += 1
+                records.append({"step": float(step), "loss": 1.0 / step})
+                on_telemetry(Telemetry(index, records[-1:], []))
                 on_progress(Progress(done / total, done, total, 0.0, str(run_spec.optimizer)))
-            result = RunResult(run_spec, status, [{"step": 1.0, "loss": 1.0}], [],
+            result = RunResult(run_spec, status, records, [],
                                {"final_loss": 1.0 + index, "best_loss": 1.0, "steps_done": float(done),
                                 "seconds": 0.0})
             results.append(result)
             on_result(result)
-            if status == "cancelled":
+            if status == "cancelled" and should_stop():
                 return results
             if fail is not None:
                 raise RuntimeError(fail)
@@ -108,6 +118,65 @@ def test_cancel_takes_effect_within_a_second() -> None:
     assert not manager.cancel(job_id), "cancelling an ended job changes nothing"
     with pytest.raises(UnknownJob):
         manager.cancel("no-such-job")
+
+
+def test_the_run_in_progress_is_visible_with_its_telemetry_so_far() -> None:
+    gate = threading.Event()
+    manager = JobManager(fake_run(gate=gate), mode="thread", save=False)
+    job_id = manager.submit(SPEC)
+    status = wait_for(manager, job_id, lambda s: s.partial is not None)
+    assert status.partial is not None and status.partial.status == "running" and status.results == ()
+    assert status.partial.spec == SPEC.runs()[0] and status.partial.records == [{"step": 1.0, "loss": 1.0}]
+    gate.set()
+    status = wait_for(manager, job_id, lambda s: s.done)
+    assert status.partial is None, "an ended run is in results, not partial"
+    assert [len(r.records) for r in status.results] == [5, 5, 5, 5]
+
+
+def test_a_snapshot_of_the_partial_run_does_not_grow_behind_the_page() -> None:
+    manager = JobManager(fake_run(), mode="thread", save=False)
+    job = manager._jobs.setdefault("j", _Job("j", SPEC, "", False, 8))  # a job whose worker reports by hand
+    manager._on_telemetry(job, Telemetry(1, [{"step": 1.0, "loss": 2.0}], []))
+    snapshot = manager.poll("j")
+    manager._on_telemetry(job, Telemetry(1, [{"step": 2.0, "loss": 1.0}], [{"epoch": 1.0}]))
+    assert snapshot.partial is not None and snapshot.partial.spec == SPEC.runs()[1]
+    assert [row["step"] for row in snapshot.partial.records] == [1.0] and snapshot.partial.epochs == []
+    grown = manager.poll("j").partial
+    assert grown is not None and [row["step"] for row in grown.records] == [1.0, 2.0]
+    assert grown.epochs == [{"epoch": 1.0}]
+    manager._on_telemetry(job, Telemetry(2, [{"step": 1.0, "loss": 3.0}], []))  # the next run: a fresh partial
+    fresh = manager.poll("j").partial
+    assert fresh is not None and fresh.spec == SPEC.runs()[2] and len(fresh.records) == 1
+
+
+def test_cancelling_one_optimizer_keeps_its_partial_run_and_the_others_go_on() -> None:
+    gate = threading.Event()
+    manager = JobManager(fake_run(gate=gate), mode="thread")
+    job_id = manager.submit(SPEC)
+    running = wait_for(manager, job_id, lambda s: s.state == "running")
+    assert running.optimizer_pending(0) and running.optimizer_pending(1)
+    assert manager.cancel(job_id, optimizer=0)
+    assert not manager.cancel(job_id, optimizer=0), "already stopped"
+    with pytest.raises(ValueError, match=r"cancel: invalid optimizer=2"):
+        manager.cancel(job_id, optimizer=2)
+    status = manager.poll(job_id)
+    assert status.stopped_optimizers == (0,) and not status.optimizer_pending(0) and status.optimizer_pending(1)
+    gate.set()
+    status = wait_for(manager, job_id, lambda s: s.done)
+    assert status.state == "finished", "the job ran to its end; only one optimizer was cancelled"
+    assert [(str(r.spec.optimizer), r.spec.seed, r.status) for r in status.results] == [
+        ("sgd", 0, "cancelled"), ("adam:lr=0.01", 0, "finished"), ("adam:lr=0.01", 1, "finished")]
+    assert len(store.list_runs(job_id=job_id)) == 3, "the cancelled run is saved with the others"
+    assert not manager.cancel(job_id, optimizer=1), "the job has ended"
+
+
+def test_cancelling_every_optimizer_cancels_the_job() -> None:
+    manager = JobManager(fake_run(gate=threading.Event()), mode="thread", save=False)
+    job_id = manager.submit(SPEC)
+    wait_for(manager, job_id, lambda s: s.state == "running")
+    assert manager.cancel(job_id, optimizer=1) and manager.cancel(job_id, optimizer=0)
+    status = wait_for(manager, job_id, lambda s: s.done, timeout=1.0)
+    assert status.state == "cancelled" and [r.status for r in status.results] == ["cancelled"]
 
 
 def test_a_queued_job_waits_for_a_slot_and_can_be_cancelled() -> None:
@@ -213,16 +282,26 @@ def test_real_runner_tiny_comparison_in_a_thread() -> None:
     assert len(store.list_runs(job_id=status.job_id)) == 4
 
 
-def test_real_runner_in_a_spawn_process_cancelled() -> None:
+def test_real_runner_in_a_spawn_process_live_then_one_optimizer_then_all_cancelled() -> None:
     manager = JobManager(mode="process")
-    spec = ComparisonSpec("rosenbrock", (OptimizerChoice.parse("adam"),), steps=1_000_000, log_every=1000)
+    spec = ComparisonSpec("rosenbrock", (OptimizerChoice.parse("adam"), OptimizerChoice.parse("sgd:lr=0.0001")),
+                          steps=1_000_000, log_every=1000)
     job_id = manager.submit(spec)
-    status = wait_for(manager, job_id, lambda s: s.progress is not None, timeout=60)
+    status = wait_for(manager, job_id, lambda s: s.partial is not None and len(s.partial.records) >= 2, timeout=60)
     assert status.state == "running" and status.progress is not None, status.error
+    assert status.partial is not None and status.partial.spec == spec.runs()[0], "live telemetry crosses the process"
+    assert [row["step"] for row in status.partial.records[:2]] == [1000, 2000]
+
+    manager.cancel(job_id, optimizer=0)  # Adam alone: SGD starts
+    status = wait_for(manager, job_id, lambda s: s.partial is not None and s.partial.spec == spec.runs()[1],
+                      timeout=5)
+    assert status.state == "running" and [r.status for r in status.results] == ["cancelled"]
+    assert len(status.results[0].records) >= 2, "the cancelled run keeps its telemetry"
+
     cancelled_at = time.monotonic()
     manager.cancel(job_id)
     status = wait_for(manager, job_id, lambda s: s.done, timeout=5)
     assert status.state == "cancelled", status.error
     assert time.monotonic() - cancelled_at < 5
-    assert [r.status for r in status.results] == ["cancelled"]
-    assert store.load(store.list_runs(job_id=job_id)[0].run_id).status == "cancelled"
+    assert [r.status for r in status.results] == ["cancelled", "cancelled"] and status.partial is None
+    assert {run.status for run in store.list_runs(job_id=job_id)} == {"cancelled"}

@@ -1,6 +1,6 @@
 """The Train page, run headless with AppTest against the real job manager: it renders, Start trains a tiny comparison
-in the background and the page shows its summary, Cancel stops it, and bad URL values or an unknown job id show a
-message instead of a traceback."""
+in the background and the page shows its summary, the curves of the run in progress grow while it trains, Cancel
+stops the job or one optimizer, and bad URL values or an unknown job id show a message instead of a traceback."""
 
 import time
 from pathlib import Path
@@ -10,8 +10,9 @@ from streamlit.testing.v1 import AppTest
 
 from engine import jobs, store
 from engine.jobs import Busy, JobStatus
-from engine.spec import ComparisonSpec
-from tests.test_pages_theory import open_page, specs, warnings
+from engine.runner import Progress, RunResult
+from engine.spec import MNIST1D, ComparisonSpec, OptimizerChoice
+from tests.test_pages_theory import open_page, specs, trace, values, warnings
 
 TRAIN = "pages/train.py"
 TINY = {"epochs": "1", "batch": "512"}
@@ -92,6 +93,36 @@ def test_a_reload_reattaches_to_the_job_in_the_url(repo_root: Path) -> None:
     assert again.table and again.query_params["job"] == job_id
 
 
+def test_the_curves_grow_while_training_and_one_optimizer_can_be_cancelled(repo_root: Path) -> None:
+    at = open_page(repo_root, TRAIN, epochs="100", batch="32")
+    at.button(key="train.start").click().run()
+    points = []
+    deadline = time.monotonic() + 60
+    while len(points) < 2 and time.monotonic() < deadline:  # two polls that drew more of the run in progress
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception
+        charts = specs(at)
+        if charts and progress_text(at).startswith("running"):
+            count = len(values(trace(charts[2], "Adam")["x"]))  # the effective LR, logged every 10 steps
+            if count and (not points or count > points[-1]):
+                points.append(count)
+    assert len(points) == 2, f"the effective-LR curve did not grow live (points seen: {points})"
+    assert len(specs(at)) == 6 and "ETA" in progress_text(at)
+    assert at.button(key="train.cancel.0").label == "Cancel Adam \\(lr=0\\.0047\\)"
+
+    at.button(key="train.cancel.0").click().run()  # Adam alone: AGAW starts
+    assert not at.exception
+    assert at.button(key="train.cancel.0").disabled and "cancelled" in at.button(key="train.cancel.0").label
+    assert not at.button(key="train.cancel.1").disabled
+    at.button(key="train.cancel").click().run()
+    wait_until_done(at, timeout_s=30)
+    assert any(info.value.startswith("Cancelled one by one: Adam") for info in at.info)
+    table = at.table[0].value
+    adam = table.iloc[0]
+    assert adam["optimizer"] == "Adam (lr=0.0047)" and adam["cancelled"] == 1 and adam["seeds"] == 0
+
+
 def test_cancel_stops_the_job(repo_root: Path) -> None:
     at = open_page(repo_root, TRAIN, epochs="100", batch="32", seeds="3")
     at.button(key="train.start").click().run()
@@ -118,6 +149,52 @@ def test_an_unknown_job_in_the_url_says_so(repo_root: Path) -> None:
     assert any("no training job 'nosuchjob'" in w for w in warnings(at))
     assert "job" not in at.query_params
     assert not at.get("progress")
+
+
+def _record(step: int) -> dict[str, float]:
+    return {"step": float(step), "loss": 2.0 / step, "effective_lr": 0.01, "cos_grad_prev": 0.1,
+            "grad_norm/hidden1": 1.0, "grad_norm/output": 0.5, "lr": 0.01}
+
+
+class LiveManager:
+    """Stands in for the job manager with a job whose first run has ended and whose second trains: ``cancel`` calls
+    are recorded."""
+
+    def __init__(self) -> None:
+        self.spec = ComparisonSpec(MNIST1D, (OptimizerChoice.parse("adam:lr=0.0047"), OptimizerChoice.parse("sgd")),
+                                   epochs=3, batch_size=512, log_every=1)
+        self.cancelled: list[tuple[str, int | None]] = []
+
+    def poll(self, job_id: str) -> JobStatus:
+        first, second = self.spec.runs()
+        ended = RunResult(first, "cancelled", [_record(s) for s in range(1, 6)], [], {"steps_done": 5.0})
+        running = RunResult(second, "running", [_record(s) for s in range(1, 4)],
+                            [{"epoch": 1.0, "train_loss": 1.5, "val_loss": 1.6, "test_accuracy": 0.4}], {})
+        return JobStatus(job_id, "running", self.spec, "", Progress(0.4, 10, 25, 12.0, "seed 0 · SGD"), (ended,), (),
+                         None, 2, 0.0, None, partial=running, stopped_optimizers=(0,))
+
+    def cancel(self, job_id: str, *, optimizer: int | None = None) -> bool:
+        self.cancelled.append((job_id, optimizer))
+        return True
+
+
+def test_a_running_job_shows_the_partial_run_beside_the_ended_ones(repo_root: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = LiveManager()
+    monkeypatch.setattr(jobs, "get_manager", lambda: fake)
+    at = open_page(repo_root, TRAIN, job="livejob")
+    assert not at.exception
+    assert progress_text(at) == "running · 40% · now seed 0 · SGD · ETA 12 s"
+    charts = specs(at)
+    assert len(charts) == 6
+    loss, effective_lr, layers = charts[0], charts[2], charts[4]
+    assert len(values(trace(effective_lr, "Adam")["x"])) == 5 and len(values(trace(effective_lr, "SGD")["x"])) == 3
+    assert values(trace(loss, "SGD · train")["x"]) == [1.0]
+    assert len(layers["data"]) == 4  # two layers x two runs
+    assert not at.table, "the summary waits for the job's end"
+    assert at.button(key="train.cancel.0").disabled and at.button(key="train.cancel.0").label.endswith("cancelled")
+    at.button(key="train.cancel.1").click().run()
+    assert not at.exception and fake.cancelled == [("livejob", 1)]
 
 
 class FakeManager:

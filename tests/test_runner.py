@@ -212,6 +212,61 @@ def test_cancel_on_mnist_keeps_the_records_so_far() -> None:
     assert result.epochs == [] and result.summary["steps_done"] == 3
 
 
+def test_a_stopped_optimizer_starts_no_later_run_and_the_others_go_on() -> None:
+    stopped: set[int] = set()
+    ended: list[RunResult] = []
+
+    def on_result(result: RunResult) -> None:
+        ended.append(result)
+        stopped.add(0)  # Adam, once its seed-0 run has ended
+
+    spec = ComparisonSpec("himmelblau", _choices("adam", "sgd"), seeds=(0, 1), steps=5)
+    seen: list[Progress] = []
+    results = run_comparison(spec, should_stop_optimizer=stopped.__contains__, on_result=on_result,
+                             on_progress=seen.append)
+    assert results == ended
+    assert [(r.spec.optimizer.key, r.spec.seed, r.status) for r in results] == [
+        ("adam", 0, "finished"), ("sgd", 0, "finished"), ("sgd", 1, "finished")]
+    assert seen[-1].fraction == 1.0, "the skipped run's steps count as done"
+
+
+def test_stopping_one_optimizer_mid_run_keeps_its_records_and_the_other_finishes() -> None:
+    polls = 0
+
+    def should_stop_optimizer(position: int) -> bool:
+        nonlocal polls
+        polls += position == 0
+        return position == 0 and polls > 4  # one poll before the run starts, then one before each step
+
+    spec = ComparisonSpec("himmelblau", _choices("adam", "sgd"), seeds=(0, 1), steps=5)
+    adam, sgd0, sgd1 = run_comparison(spec, should_stop_optimizer=should_stop_optimizer)
+    assert (adam.status, len(adam.records), adam.summary["steps_done"]) == ("cancelled", 3, 3)
+    assert [r.status for r in (sgd0, sgd1)] == ["finished", "finished"] and len(sgd1.records) == 5
+
+
+def test_live_telemetry_hands_over_each_row_once_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "PROGRESS_INTERVAL", 0.0)
+    reports: list[runner.Telemetry] = []
+    spec = ComparisonSpec("rosenbrock", _choices("sgd:lr=0.001", "adam"), seeds=(0, 1), steps=6, log_every=2)
+    results = run_comparison(spec, on_telemetry=reports.append)
+    assert reports and all(report.records and not report.epochs for report in reports)
+    for index, result in enumerate(results):
+        rows = [row for report in reports if report.run == index for row in report.records]
+        assert rows == result.records[: len(rows)] and len(rows) >= 2, "every row but the last may come live"
+    assert [report.run for report in reports] == sorted(report.run for report in reports)
+
+
+@pytest.mark.usefixtures("home")
+def test_live_telemetry_on_mnist_carries_records_and_epoch_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "PROGRESS_INTERVAL", 0.0)
+    reports: list[runner.Telemetry] = []
+    result = run(_mnist("adam", epochs=2, log_every=2).runs()[0], on_telemetry=reports.append)
+    records = [row for report in reports for row in report.records]
+    epochs = [row for report in reports for row in report.epochs]
+    assert records == result.records[: len(records)] and len(records) >= 6
+    assert epochs == result.epochs[:1], "the first epoch's row comes live, the last with the result"
+
+
 def test_progress_is_monotone_and_ends_at_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner, "PROGRESS_INTERVAL", 0.0)
     seen: list[Progress] = []

@@ -100,6 +100,14 @@ def page(browser: Browser, app_url: str) -> Iterator[Page]:
 
 
 @pytest.fixture
+def second_page(browser: Browser, app_url: str) -> Iterator[Page]:
+    """Another fresh desktop-sized tab in its own browser context: a second person, e.g. opening a shared link."""
+    context = browser.new_context(viewport=VIEWPORT)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
 def screenshot(page: Page, repo_root: Path) -> Callable[[str], Path]:
     """``screenshot(name)`` saves the whole page to tests/e2e/screenshots/<name>.png and returns the path.
 
