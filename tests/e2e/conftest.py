@@ -109,7 +109,7 @@ def second_page(browser: Browser, app_url: str) -> Iterator[Page]:
 
 @pytest.fixture
 def screenshot(page: Page, repo_root: Path) -> Callable[[str], Path]:
-    """``screenshot(name)`` saves the whole page to tests/e2e/screenshots/<name>.png and returns the path.
+    """``screenshot(name)`` saves the whole page to tests/artifacts/<name>.png and returns the path.
 
     Streamlit scrolls inside its main element, not the document, so the viewport grows to the content's height first.
     """
@@ -117,7 +117,7 @@ def screenshot(page: Page, repo_root: Path) -> Callable[[str], Path]:
     def save(name: str) -> Path:
         height = page.get_by_test_id("stMain").evaluate("main => main.scrollHeight")
         page.set_viewport_size({"width": VIEWPORT["width"], "height": max(height, VIEWPORT["height"])})
-        path = repo_root / "tests" / "e2e" / "screenshots" / f"{name}.png"
+        path = repo_root / "tests" / "artifacts" / f"{name}.png"
         path.parent.mkdir(exist_ok=True)
         page.screenshot(path=path, full_page=True, animations="disabled")
         return path
