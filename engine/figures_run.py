@@ -14,7 +14,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -200,6 +200,36 @@ def _marker(fig: go.Figure, surface_3d: bool, row: dict[str, float], floor: floa
         fig.add_trace(go.Scatter(x=[row["x"]], y=[row["y"]], mode="markers", marker=marker, **common))
 
 
+LOG_TICKS_MAX = 6  # labelled ticks on a log axis: more crowd each other in a panel a few hundred pixels high
+
+
+def log_ticks(values: Iterable[float]) -> list[float]:
+    """Tick values for a log axis over the positive finite ``values``: 1-2-5 in each decade (1-2-3-...-9 when that
+    leaves fewer than two inside a short range), or only every n-th power of ten when there would be more than
+    ``LOG_TICKS_MAX``. Plotly's own choice labels every minor tick of a short range (0.15, 0.2, 0.25, ...), and
+    those labels overlap."""
+    finite = [v for v in values if math.isfinite(v) and v > 0]
+    if not finite:
+        return []
+    low, high = min(finite), max(finite)
+    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    for mantissas in ((1, 2, 5), range(1, 10)):
+        inside = [t for t in (float(f"{m}e{k}") for k in decades for m in mantissas) if low <= t <= high]
+        if len(inside) >= 2:
+            break
+    if len(inside) <= LOG_TICKS_MAX:
+        return inside
+    powers = [float(f"1e{k}") for k in decades if low <= float(f"1e{k}") <= high]
+    return powers[:: math.ceil(len(powers) / LOG_TICKS_MAX)]
+
+
+def _tidy_log_y(fig: go.Figure) -> None:
+    """Label every log y axis of ``fig`` at ``log_ticks`` of all its traces' values."""
+    ticks = log_ticks(v for trace in fig.data for v in (trace.y or ()) if v is not None)
+    if ticks:
+        fig.update_yaxes(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], selector={"type": "log"})
+
+
 def series_figure(results: Sequence[RunResult], key: str, *, log_y: bool = False, title: str,
                   y_title: str) -> go.Figure:
     """The telemetry series ``key`` of every run against the step, in the optimizers' colours."""
@@ -212,6 +242,7 @@ def series_figure(results: Sequence[RunResult], key: str, *, log_y: bool = False
     _finish(fig, title, height=380)
     fig.update_xaxes(title_text="step")
     fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", exponentformat="power")
+    _tidy_log_y(fig)
     return fig
 
 
@@ -275,7 +306,11 @@ def internals_figure(results: Sequence[RunResult], *, columns: int = 3) -> go.Fi
         shown.add(label)
     for annotation in fig.layout.annotations:
         annotation.font = {"size": 11}
-    _finish(fig, "Optimizer internals (stats)", height=150 + plot_px)
+    height = 180 + plot_px
+    _finish(fig, "Optimizer internals (stats)", height=height)
+    # The legend right under the title, in pixels from the top: the first row's panel titles sit above the plots.
+    fig.update_layout(legend={"yref": "container", "y": 1 - 42 / height, "yanchor": "top"},
+                      margin={"t": 140})
     fig.update_xaxes(tickfont={"size": 10})
     fig.update_yaxes(tickfont={"size": 10}, exponentformat="power", nticks=5)
     fig.update_layout(template=TEMPLATE)
@@ -340,6 +375,7 @@ def epoch_figure(results: Sequence[RunResult], keys: Sequence[str], *, log_y: bo
     _finish(fig, title, height=380)
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", exponentformat="power")
+    _tidy_log_y(fig)
     return fig
 
 
@@ -375,7 +411,8 @@ def layers_figure(results: Sequence[RunResult]) -> go.Figure:
     _finish(fig, "Gradient norm per layer (shared scale)", height=360)
     for index, key in enumerate(keys):
         fig.update_xaxes(title_text=f"{key.removeprefix('grad_norm/')} · step", row=1, col=index + 1)
-    fig.update_yaxes(type="log", tickformat=".2g", nticks=6)
+    fig.update_yaxes(type="log")
+    _tidy_log_y(fig)
     fig.update_yaxes(title_text="||g_layer||", row=1, col=1)
     fig.update_layout(template=TEMPLATE)
     return fig

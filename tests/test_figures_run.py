@@ -15,6 +15,7 @@ from engine.figures_run import (
     CAPTIONS,
     STABILITY_MARGIN,
     internals_figure,
+    log_ticks,
     run_label,
     series_figure,
     short_labels,
@@ -205,3 +206,14 @@ def test_telemetry_csv_can_keep_only_some_columns(results: list[RunResult]) -> N
     rows = list(csv.DictReader(io.StringIO(text)))
     assert list(rows[0]) == ["run", "optimizer", "seed", "step", STABILITY_MARGIN]
     assert [float(row[STABILITY_MARGIN]) for row in rows[1:]] == [r[STABILITY_MARGIN] for r in results[3].records[1:]]
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    ((0.08, 0.5), [0.1, 0.2, 0.5]),
+    ((0.2, 4.0), [0.2, 0.5, 1.0, 2.0]),
+    ((1e-8, 1e3), [1e-8, 1e-6, 1e-4, 1e-2, 1.0, 100.0]),  # every second power: at most LOG_TICKS_MAX labels
+    ((0.6, 1.6), [0.6, 0.7, 0.8, 0.9, 1.0]),  # a short range: every digit
+    ((0.0, -1.0, float("nan")), []),
+])
+def test_log_ticks_stay_few_and_readable(values: tuple[float, ...], expected: list[float]) -> None:
+    assert log_ticks(values) == expected
