@@ -204,23 +204,25 @@ LOG_TICKS_MAX = 6  # labelled ticks on a log axis: more crowd each other in a pa
 
 
 def log_ticks(values: Iterable[float]) -> list[float]:
-    """Tick values for a log axis over the positive finite ``values``: 1-2-5 in each decade (1-2-3-...-9 when that
-    leaves fewer than two inside a short range), or only every n-th power of ten when there would be more than
-    ``LOG_TICKS_MAX``. Plotly's own choice labels every minor tick of a short range (0.15, 0.2, 0.25, ...), and
-    those labels overlap."""
+    """Tick values for a log axis over the positive finite ``values``: 1-2-5 in each decade; only every n-th power of
+    ten when that gives more than ``LOG_TICKS_MAX``; every n-th digit (0.2, 0.4, ...) when it gives fewer than two
+    (a short range). Plotly's own choice labels every minor tick of a short range (0.15, 0.2, 0.25, ...), and those
+    labels overlap."""
     finite = [v for v in values if math.isfinite(v) and v > 0]
     if not finite:
         return []
     low, high = min(finite), max(finite)
     decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
-    for mantissas in ((1, 2, 5), range(1, 10)):
-        inside = [t for t in (float(f"{m}e{k}") for k in decades for m in mantissas) if low <= t <= high]
-        if len(inside) >= 2:
-            break
-    if len(inside) <= LOG_TICKS_MAX:
-        return inside
-    powers = [float(f"1e{k}") for k in decades if low <= float(f"1e{k}") <= high]
-    return powers[:: math.ceil(len(powers) / LOG_TICKS_MAX)]
+
+    def inside(mantissas: Iterable[int]) -> list[float]:
+        return [t for t in (float(f"{m}e{k}") for k in decades for m in mantissas) if low <= t <= high]
+
+    ticks = inside((1, 2, 5))
+    if len(ticks) > LOG_TICKS_MAX:  # more than two decades: their powers of ten
+        ticks = inside((1,))
+    elif len(ticks) < 2:
+        ticks = inside(range(1, 10)) or ticks
+    return ticks[:: math.ceil(len(ticks) / LOG_TICKS_MAX)] if ticks else []
 
 
 def _tidy_log_y(fig: go.Figure) -> None:

@@ -213,6 +213,8 @@ def test_telemetry_csv_can_keep_only_some_columns(results: list[RunResult]) -> N
     ((0.2, 4.0), [0.2, 0.5, 1.0, 2.0]),
     ((1e-8, 1e3), [1e-8, 1e-6, 1e-4, 1e-2, 1.0, 100.0]),  # every second power: at most LOG_TICKS_MAX labels
     ((0.6, 1.6), [0.6, 0.7, 0.8, 0.9, 1.0]),  # a short range: every digit
+    ((0.11, 0.99), [0.2, 0.5]),  # no power of ten inside, and all eight digits would crowd
+    ((0.0015, 0.95), [0.01, 0.1]),
     ((0.0, -1.0, float("nan")), []),
 ])
 def test_log_ticks_stay_few_and_readable(values: tuple[float, ...], expected: list[float]) -> None:

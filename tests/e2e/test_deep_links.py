@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 FIRST_RUN_TIMEOUT_MS = 30_000  # the first script run imports torch
 STARTUP_TIMEOUT_S = 60
-NAVIGATION = ["Home", "Playground", "Train", "Filter Lab", "Stability"]  # app.py's titles, not the files' names
+NAVIGATION = ["Home", "Playground", "Train", "Filter Lab", "Stability", "Sweeps"]  # app.py's titles, not files
 
 
 def _healthy(url: str) -> bool:
