@@ -10,19 +10,21 @@ from __future__ import annotations
 from optimizers.registry import REGISTRY
 
 PALETTE: tuple[str, ...] = (
-    "#332288",  # indigo
-    "#88CCEE",  # cyan
-    "#44AA99",  # teal
-    "#117733",  # green
-    "#999933",  # olive
-    "#DDCC77",  # sand
-    "#CC6677",  # rose
-    "#882255",  # wine
-    "#AA4499",  # purple
-    "#661100",  # dark brown (CARTO Safe)
-    "#000000",  # black
+    "#332288",  # indigo: SGD
+    "#44AA99",  # teal: heavy ball
+    "#DDCC77",  # sand: Nesterov
+    "#117733",  # green: Adam
+    "#882255",  # wine: AdamW
+    "#661100",  # dark brown (CARTO Safe): Adam + linear warmup
+    "#CC6677",  # rose: GNW-Adam
+    "#88CCEE",  # cyan: A2Grad
+    "#AA4499",  # purple: AGAW
+    "#999933",  # olive: GAO
+    "#000000",  # black: AutoSGM
 )
-"""Colour-blind-safe qualitative colours, in assignment order."""
+"""Colour-blind-safe qualitative colours, in assignment order: the research optimizers, often drawn together, get
+hues far apart (rose, cyan, purple, olive, black), and so do the pairs the claims compare (Adam's green against
+each)."""
 
 NEUTRAL = "#888888"
 """The colour of an optimizer the registry does not know."""
