@@ -4,11 +4,12 @@
 The small study tunes Adam's lr on MNIST-1D (``--trials`` trials of ``--epochs`` epochs, no pruning, so every trial
 does the same work) in a fresh journal storage, once with one worker (in this process, torch on every core) and
 once with two worker processes (one torch thread each); the scaling ratio is the second's trials per minute over the
-first's. Both include start-up: the two workers' process spawn and imports are part of what a user waits for.
+first's. Both include start-up: the two workers' process spawn and imports (a few seconds, which is why the
+study is not smaller) are part of what a user waits for.
 Then ``reproduce agaw`` with the claim's full budgets (3 modes x 15 trials of 50 epochs, then 3 modes x 10 seeds
 of 50 epochs) and two workers for the tuning. Target (issue 6): under 10 minutes on a 2-core machine.
 
-    make bench    # or: PYTHONPATH=. python benchmarks/bench_sweeps.py [--trials 12] [--epochs 4] [--skip-agaw]
+    make bench    # or: PYTHONPATH=. python benchmarks/bench_sweeps.py [--trials 16] [--epochs 15] [--skip-agaw]
 """
 
 from __future__ import annotations
@@ -53,8 +54,8 @@ def trials_per_minute(workers: int, trials: int, epochs: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=12)
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--trials", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--skip-agaw", action="store_true", help="only the scaling measurement")
     args = parser.parse_args()
 

@@ -102,12 +102,13 @@ class Claim:
                         epochs=QUICK["tune_epochs"])
         return replace(self, sweep=sweep, epochs=QUICK["epochs"])
 
-    def claimed_better(self, mode: str, baseline: str, metric: Metric) -> bool:
-        """Whether the seed claims ``mode`` better than ``baseline``: the sign of its reported difference on the
-        seed's metric where it reported both, else yes (a claim names its contender first)."""
-        if metric.key == self.metric and mode in self.reported and baseline in self.reported:
+    def claimed_better(self, mode: str, baseline: str) -> bool:
+        """Whether the seed claims ``mode`` better than ``baseline`` (on either metric: better is better): the sign
+        of its reported difference on its own metric where it reported both, else yes (a claim names its
+        contender first)."""
+        if mode in self.reported and baseline in self.reported:
             difference = self.reported[mode] - self.reported[baseline]
-            return difference > 0 if metric.higher_is_better else difference < 0
+            return difference > 0 if METRICS[self.metric].higher_is_better else difference < 0
         return True
 
 
@@ -263,7 +264,7 @@ def _verdicts(claim: Claim, outcomes: Sequence[ModeOutcome]) -> list[Verdict]:
         for metric_key, attribute in ((claim.metric, "seed_metric"), (claim.clean_metric, "clean_metric")):
             metric = METRICS[metric_key]
             test: Welch = welch(getattr(by_label[mode], attribute), getattr(by_label[baseline], attribute))
-            claimed = claim.claimed_better(mode, baseline, metric)
+            claimed = claim.claimed_better(mode, baseline)
             seeds = len(getattr(by_label[mode], attribute))
             verdicts.append(Verdict(mode, baseline, metric_key, claimed, test.difference, test.p,
                                     judge(test.difference, test.p, claimed, metric.higher_is_better, seeds)))

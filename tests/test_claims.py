@@ -66,11 +66,10 @@ def test_verdicts(difference: float, p: float, claimed_better: bool, higher_is_b
 
 def test_the_claimed_direction_follows_the_seeds_reported_numbers() -> None:
     agaw = load_claims()["agaw"]
-    accuracy = METRICS["best_test_accuracy"]
-    assert agaw.claimed_better("AGAW", "Adam", accuracy)
-    assert not agaw.claimed_better("Adam + linear warmup", "Adam", accuracy)  # 0.675 < 0.680 in the write-up
-    gnw = load_claims()["gnw"]
-    assert gnw.claimed_better("GNW-Adam", "Adam", METRICS["final_val_loss"])  # 1.0533 < 1.0846
+    assert agaw.claimed_better("AGAW", "Adam")
+    assert not agaw.claimed_better("Adam + linear warmup", "Adam")  # 0.675 < 0.680 in the write-up
+    assert load_claims()["gnw"].claimed_better("GNW-Adam", "Adam")  # a loss: 1.0533 < 1.0846
+    assert load_claims()["gao"].claimed_better("GAO(Adam)", "Adam")  # nothing reported: the contender is first
 
 
 def test_the_seeds_metric_peeks_at_the_test_set_and_the_clean_one_does_not() -> None:
