@@ -26,10 +26,7 @@ rounds. The first script run of each page (imports, caches) is a warm-up and not
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -38,7 +35,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from tests.e2e.conftest import CHROMIUM_ARGS, STARTUP_TIMEOUT_S, VIEWPORT, _free_port, _healthy
+from tests.e2e.conftest import CHROMIUM_ARGS, VIEWPORT
+from tests.e2e.server import streamlit_server
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_S = 0.5  # the Playground redraw may take this much longer than a plain rerun
@@ -68,23 +66,8 @@ FIGURES_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
 @contextmanager
 def streamlit_app() -> Iterator[str]:
     """``streamlit run app.py`` on a free port with a temporary OPTISCOPE_HOME; yields its URL."""
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as home:
-        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                   "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
-        server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "OPTISCOPE_HOME": home},
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT_S
-            while not _healthy(url):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not become healthy on {url}")
-                time.sleep(0.2)
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    with tempfile.TemporaryDirectory() as home, streamlit_server(ROOT, Path(home), Path(home) / "server.log") as url:
+        yield url
 
 
 def settle(page: Page) -> None:

@@ -2,17 +2,13 @@
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.e2e.server import streamlit_server
 
 MISSING_CHROMIUM = "browser tests need Debian's chromium package (apt-get install chromium)"
 # This machine's network is closed: without these flags chromium stalls on its background services.
@@ -25,7 +21,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-STARTUP_TIMEOUT_S = 60
 VIEWPORT = {"width": 1440, "height": 900}
 
 
@@ -40,46 +35,15 @@ def chromium_path() -> str:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-            return response.read().decode().strip() == "ok"
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @pytest.fixture(scope="session")
 def app_url(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The URL of `streamlit run app.py`, started for this session and stopped after it."""
-    port = _free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    # Runs the browser tests start are saved in a temporary home, never in the user's ~/.optiscope.
-    env = {**os.environ, "OPTISCOPE_HOME": str(tmp_path_factory.mktemp("optiscope-home"))}
-    with log_path.open("w") as log:
-        server = subprocess.Popen(command, cwd=repo_root, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
+    """One server for the session, its runs in a temporary home, never in the user's ~/.optiscope."""
+    home, logs = tmp_path_factory.mktemp("optiscope-home"), tmp_path_factory.mktemp("streamlit")
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not _healthy(url):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not become healthy on {url}; its output:\n{log_path.read_text()}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        with streamlit_server(repo_root, home, logs / "server.log") as url:
+            yield url
+    except RuntimeError as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture(scope="session")

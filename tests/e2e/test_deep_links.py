@@ -2,63 +2,27 @@
 page opens inside the app's own frame (logo, titled navigation), never Streamlit's legacy file-name navigation of the
 ``pages/`` folder that it serves until some session has run ``app.py``'s ``st.navigation``."""
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.e2e.server import streamlit_server
+
 pytestmark = pytest.mark.e2e
 
 FIRST_RUN_TIMEOUT_MS = 30_000  # the first script run imports torch
-STARTUP_TIMEOUT_S = 60
 NAVIGATION = ["Home", "Playground", "Train", "Filter Lab", "Stability", "Sweeps"]  # app.py's titles, not files
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-            return response.read().decode().strip() == "ok"
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 @pytest.fixture
 def app_url(repo_root: Path, tmp_path: Path) -> Iterator[str]:
     """A fresh `streamlit run app.py` for this test alone (the shared session server has served other pages
     already), so the test's first request is the server's first request; health checks run no script."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    log_path = tmp_path / "server.log"
-    env = {**os.environ, "OPTISCOPE_HOME": str(tmp_path / "optiscope-home")}
-    with log_path.open("w") as log:
-        server = subprocess.Popen(command, cwd=repo_root, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not _healthy(url):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not become healthy on {url}; its output:\n{log_path.read_text()}")
-            time.sleep(0.2)
+    with streamlit_server(repo_root, tmp_path / "optiscope-home", tmp_path / "server.log") as url:
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @pytest.mark.parametrize(("path", "heading", "ready"), [
