@@ -2,7 +2,8 @@
 
 A space maps hyperparameter names of one registered optimizer to a ``Range`` (numbers; log-uniform when ``log``) or
 ``Choices``. ``default_space`` reads the registry's slider ranges, so a newly registered optimizer can be tuned at
-once; ``parse_range`` reads the CLI's ``name=low:high[:log]`` edits. Every range is checked eagerly at both ends
+once; ``parse_range`` reads the CLI's ``name=low:high[:log]`` edits, ``parse_space`` / ``format_space`` a whole space
+as one line (a URL value). Every range is checked eagerly at both ends
 by building the optimizer there, so a bad range fails before any trial with the optimizer's own message (field,
 value, valid range). ``to_optuna`` gives Optuna's distributions; ``to_dict`` / ``from_dict`` a JSON form, which
 the studies also use to refuse a study that exists with a different space.
@@ -77,6 +78,22 @@ def parse_range(key: str, text: str) -> tuple[str, Dimension]:
         raise ValueError(f"{key}: invalid range {text!r}; expected name=low:high[:log]")
     low, high = (hp.coerce(part.strip(), key) for part in parts)
     return name, Range(float(low), float(high), log, hp.kind == "int")
+
+
+def parse_space(key: str, text: str) -> SearchSpace:
+    """``"lr=1e-05:1:log,variant=uni|inc"`` (``format_space``'s form, as in a URL), checked for optimizer ``key``."""
+    return check_space(key, dict(parse_range(key, part) for part in text.split(",") if part.strip()))
+
+
+def format_space(space: Mapping[str, Dimension]) -> str:
+    """The compact text form that ``parse_space`` reads back: ``lr=1e-05:1:log,variant=uni|inc``."""
+    parts = []
+    for name, dimension in space.items():
+        if isinstance(dimension, Choices):
+            parts.append(f"{name}={'|'.join(dimension.values)}")
+        else:
+            parts.append(f"{name}={dimension.low:g}:{dimension.high:g}" + (":log" if dimension.log else ""))
+    return ",".join(parts)
 
 
 def check_space(key: str, space: Mapping[str, Dimension]) -> SearchSpace:

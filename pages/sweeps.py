@@ -19,7 +19,7 @@ from engine.figures_sweeps import (
     sweep_json,
     trials_csv,
 )
-from engine.search_space import Choices, Range, SearchSpace, check_space, default_space, parse_range
+from engine.search_space import Choices, Range, SearchSpace, check_space, default_space, format_space, parse_space
 from engine.spec import MNIST1D
 from engine.studies import Mode, SweepSpec
 from engine.surfaces import SURFACES
@@ -71,17 +71,6 @@ def optimizer_keys(url: UrlState) -> list[str]:
     return chosen
 
 
-def _space_text(space: SearchSpace) -> str:
-    """``lr=1e-05:1:log,variant=uni|inc``: the URL form, which ``parse_range`` reads back."""
-    parts = []
-    for name, dimension in space.items():
-        if isinstance(dimension, Choices):
-            parts.append(f"{name}={'|'.join(dimension.values)}")
-        else:
-            parts.append(f"{name}={dimension.low:g}:{dimension.high:g}" + (":log" if dimension.log else ""))
-    return ",".join(parts)
-
-
 def space_controls(url: UrlState, key: str) -> SearchSpace | None:
     """The hyperparameters of optimizer ``key`` to tune and their ranges (low, high, log scale), defaulting from the
     registry, mirrored in the URL as ``tune_<key>``; None after showing the message when a range is invalid."""
@@ -90,9 +79,9 @@ def space_controls(url: UrlState, key: str) -> SearchSpace | None:
     raw = st.query_params.get(name)
     if raw is not None:
         try:
-            initial = check_space(key, dict(parse_range(key, part) for part in raw.split(",") if part.strip()))
+            initial = parse_space(key, raw)
         except ValueError as error:
-            url.fallback(name, _space_text(initial), error)
+            url.fallback(name, format_space(initial), error)
     tunable = [hp.name for hp in REGISTRY[key].hyperparams if hp.kind == "choice" or hp.low is not None]
     names = st.multiselect(f"{REGISTRY[key].name}: tuned hyperparameters", tunable,
                            key=url.seed(f"{name}.names", [n for n in initial if n in tunable]),
@@ -119,7 +108,7 @@ def space_controls(url: UrlState, key: str) -> SearchSpace | None:
     except ValueError as error:
         st.error(str(error), icon=":material/error:")
         return None
-    url.record(name, _space_text(space))
+    url.record(name, format_space(space))
     return space
 
 

@@ -33,3 +33,15 @@ def home_with_mnist1d(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mnist1d_c
     shutil.copy(mnist1d_cache, home / "cache" / mnist1d_cache.name)
     monkeypatch.setenv("OPTISCOPE_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def sweep_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh ``$OPTISCOPE_HOME`` for the sweeps (spawned workers inherit it: the default journal lives there), one
+    torch thread per process, and an empty background-job registry, so no job (or failure) of an earlier test shows."""
+    from engine import sweep_jobs
+
+    monkeypatch.setattr(sweep_jobs, "_JOBS", {})
+    monkeypatch.setenv("OPTISCOPE_HOME", str(tmp_path))
+    monkeypatch.setenv("OPTISCOPE_THREADS", "1")
+    return tmp_path

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine import claims, studies, sweep_jobs
+from engine import claims, studies
 from engine.search_space import default_space
 from engine.studies import Mode, SweepSpec
 from tests.test_pages_theory import open_page, specs, warnings
@@ -19,14 +19,7 @@ SWEEPS = "pages/sweeps.py"
 TINY = {"task": "rosenbrock", "trials": "2", "steps": "50", "name": "tiny"}
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The default journal and the claims' results go to a fresh ``$OPTISCOPE_HOME``. Each test
-    starts with an empty job registry, so no job (or failure) of an earlier test shows."""
-    monkeypatch.setattr(sweep_jobs, "_JOBS", {})
-    monkeypatch.setenv("OPTISCOPE_HOME", str(tmp_path))
-    monkeypatch.setenv("OPTISCOPE_THREADS", "1")
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("sweep_home")
 
 
 def progress_text(at: AppTest) -> str:

@@ -15,14 +15,7 @@ from engine.studies import Mode, SweepSpec
 TIMEOUT_S = 120.0  # a spawn process imports torch before its first trial
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh ``$OPTISCOPE_HOME`` (the spawned processes inherit it): the default journal lives there. Each test
-    starts with an empty job registry, so no job (or failure) of an earlier test shows."""
-    monkeypatch.setattr(sweep_jobs, "_JOBS", {})
-    monkeypatch.setenv("OPTISCOPE_HOME", str(tmp_path))
-    monkeypatch.setenv("OPTISCOPE_THREADS", "1")
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("sweep_home")
 
 
 def sweep(name: str = "jobs", trials: int = 2, steps: int = 100) -> SweepSpec:
