@@ -232,6 +232,15 @@ def _tidy_log_y(fig: go.Figure) -> None:
         fig.update_yaxes(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], selector={"type": "log"})
 
 
+def _finish_lines(fig: go.Figure, title: str, x_title: str, y_title: str, log_y: bool) -> go.Figure:
+    """The shared look of a line figure against the step or the epoch, with readable log ticks when ``log_y``."""
+    _finish(fig, title, height=380)
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", exponentformat="power")
+    _tidy_log_y(fig)
+    return fig
+
+
 def series_figure(results: Sequence[RunResult], key: str, *, log_y: bool = False, title: str,
                   y_title: str) -> go.Figure:
     """The telemetry series ``key`` of every run against the step, in the optimizers' colours."""
@@ -241,11 +250,7 @@ def series_figure(results: Sequence[RunResult], key: str, *, log_y: bool = False
         fig.add_trace(go.Scatter(x=column(result, "step"), y=column(result, key), mode="lines", name=name,
                                  line={"color": colour, "width": 2, "dash": dash}, legendgroup=name,
                                  hovertemplate=f"{name}<br>step %{{x}}<br>{y_title} %{{y:.4g}}<extra></extra>"))
-    _finish(fig, title, height=380)
-    fig.update_xaxes(title_text="step")
-    fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", exponentformat="power")
-    _tidy_log_y(fig)
-    return fig
+    return _finish_lines(fig, title, "step", y_title, log_y)
 
 
 STABILITY_MARGIN = "stat/stability_margin"
@@ -374,11 +379,7 @@ def epoch_figure(results: Sequence[RunResult], keys: Sequence[str], *, log_y: bo
                                      mode="lines+markers", name=trace_name, legendgroup=label,
                                      line={"color": colour, "width": 2, "dash": dash}, marker={"size": 6},
                                      hovertemplate=f"{trace_name}<br>epoch %{{x}}<br>{name} %{{y:.4g}}<extra></extra>"))
-    _finish(fig, title, height=380)
-    fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", exponentformat="power")
-    _tidy_log_y(fig)
-    return fig
+    return _finish_lines(fig, title, "epoch", y_title, log_y)
 
 
 def layer_keys(results: Sequence[RunResult]) -> list[str]:

@@ -151,17 +151,6 @@ def from_dict(data: Mapping[str, Any]) -> SearchSpace:
     }
 
 
-def describe(space: Mapping[str, Dimension]) -> str:
-    """One line: ``lr in [1e-05, 1] (log), variant in {uni, inc}``."""
-    parts = []
-    for name, dimension in space.items():
-        if isinstance(dimension, Choices):
-            parts.append(f"{name} in {{{', '.join(dimension.values)}}}")
-        else:
-            parts.append(f"{name} in [{dimension.low:g}, {dimension.high:g}]" + (" (log)" if dimension.log else ""))
-    return ", ".join(parts)
-
-
 def _param(key: str, name: str) -> HyperParam:
     info = get(key)
     for hp in info.hyperparams:

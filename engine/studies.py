@@ -172,7 +172,7 @@ def prepare(spec: SweepSpec, storage: BaseStorage) -> None:
             if existing is not None and SweepSpec.from_dict(existing).setup() != spec.setup():
                 raise ValueError(
                     f"sweep: study {name!r} exists with a different search space or setup; choose another --name "
-                    f"(existing: {search_space.describe(SweepSpec.from_dict(existing).modes[0].space)})"
+                    f"(existing: {search_space.format_space(SweepSpec.from_dict(existing).modes[0].space)})"
                 ) from None
         study.set_user_attr("sweep", spec.to_dict())
         study.set_user_attr("mode", mode.label)

@@ -19,10 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from optuna.trial import TrialState
 
-from engine import studies
-from tests.test_studies import run_trials, spec, start_worker, trials_by_state
+from tests.test_studies import spec, two_workers_spend_the_budget
 
 
 def _binaries() -> Path | None:
@@ -71,14 +69,4 @@ def postgres_url() -> Iterator[str]:
 
 
 def test_two_workers_finish_a_study_in_postgresql(postgres_url: str, tmp_path: Path) -> None:
-    sweep = spec(name="postgres", trials=3, steps=100)
-    studies.prepare(sweep, studies.open_storage(postgres_url))
-    workers = [start_worker(postgres_url, sweep.name, tmp_path) for _ in range(2)]
-    for worker in workers:
-        _, err = worker.communicate(timeout=300)
-        assert worker.returncode == 0, err
-    ran = run_trials(sweep, postgres_url)
-    assert len(ran) == 6 and all(t.state in studies.USED for t in ran)
-    for counts in trials_by_state(sweep, postgres_url).values():
-        assert counts[TrialState.COMPLETE] + counts[TrialState.PRUNED] == 3
-        assert counts[TrialState.RUNNING] == counts[TrialState.WAITING] == 0
+    two_workers_spend_the_budget(spec(name="postgres", trials=3, steps=100), postgres_url, tmp_path, timeout_s=300)

@@ -88,19 +88,26 @@ def test_a_study_with_another_search_space_is_refused(tmp_path: Path) -> None:
         studies.prepare(spec(steps=SURFACE_STEPS + 1), studies.open_storage(url))
 
 
-def test_two_worker_processes_share_one_study_without_losing_or_repeating_a_trial(tmp_path: Path) -> None:
-    sweep, url = spec(trials=4, steps=100), journal(tmp_path)
+def two_workers_spend_the_budget(sweep: SweepSpec, url: str, tmp_path: Path, timeout_s: float = 240) -> None:
+    """Prepare ``sweep`` in ``url``, run two worker processes to the end, and check that every mode spent exactly
+    its budget: nothing lost, nothing run twice, nothing left running or waiting."""
     studies.prepare(sweep, studies.open_storage(url))
     workers = [start_worker(url, sweep.name, tmp_path) for _ in range(2)]
     for worker in workers:
-        _, err = worker.communicate(timeout=240)
+        _, err = worker.communicate(timeout=timeout_s)
         assert worker.returncode == 0, err
     ran = run_trials(sweep, url)
-    assert len(ran) == 8 and len({(t.user_attrs["run_spec"]["optimizer"]["key"], t.number) for t in ran}) == 8
+    budget = sweep.trials * len(sweep.modes)
+    assert len(ran) == budget
+    assert len({(t.user_attrs["run_spec"]["optimizer"]["key"], t.number) for t in ran}) == budget
     assert all(t.state in studies.USED for t in ran)  # nothing run is left failed, running or lost
     for counts in trials_by_state(sweep, url).values():
-        assert counts[TrialState.COMPLETE] + counts[TrialState.PRUNED] == 4
+        assert counts[TrialState.COMPLETE] + counts[TrialState.PRUNED] == sweep.trials
         assert counts[TrialState.RUNNING] == counts[TrialState.WAITING] == 0
+
+
+def test_two_worker_processes_share_one_study_without_losing_or_repeating_a_trial(tmp_path: Path) -> None:
+    two_workers_spend_the_budget(spec(trials=4, steps=100), journal(tmp_path), tmp_path)
 
 
 def test_the_sweep_command_runs_two_local_workers(tmp_path: Path) -> None:
