@@ -5,14 +5,14 @@ Source: the AGAW write-up (shared/seeds/000), as specified in shared/spec/optimi
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+import math
+from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from optimizers.runs import Hyper, run_dot, with_runs_axis
+from optimizers.runs import Hyper, run_gram, run_values
 from optimizers.validation import check_number
 from optimizers.wrapper import OptimizerWrapper
 
@@ -20,73 +20,56 @@ NORM_THRESHOLD = 1e-8
 """tau: below this gradient norm the cosine is undefined and the lr does not move (spec §2.1)."""
 
 
-class PreviousGradient(NamedTuple):
-    """g_{t-1} for R runs: a copy of each gradient tensor ([R, ...], overwritten in place by the next step's) and the
-    norm of all of them together ([R], float64)."""
-
-    grads: list[Tensor]
-    norm: np.ndarray
-
-
-def _alignment(grads: list[Tensor], previous: list[Tensor] | None) -> np.ndarray:
-    """[2, R] float64: sum_i <grads_i[r], previous_i[r]> (0 without ``previous``) and sum_i ||grads_i[r]||^2.
-
-    Tensor by tensor, the two dot products read each gradient while it is in cache (one run: BLAS dots of flat
-    views; several: ``run_dot``'s batched product).
-    """
-    products = []
-    for index, grad in enumerate(grads):
-        if grad.shape[0] == 1:
-            flat = grad.view(-1)
-            products += [torch.dot(flat, previous[index].view(-1)) if previous else flat.new_zeros(()),
-                         torch.dot(flat, flat)]
-        else:
-            products += [run_dot(grad, previous[index]) if previous else grad.new_zeros(grad.shape[0]),
-                         run_dot(grad, grad)]
-    return torch.stack(products).view(len(grads), 2, -1).sum(0).cpu().numpy().astype(np.float64)
-
-
 def agaw_warmup(
     grads: list[Tensor],
-    previous: PreviousGradient | None,
-    lr: np.ndarray,
+    previous: list[Tensor] | None,
+    lr: list[float],
     *,
     initial_lr: Hyper,
     target_lr: Hyper,
     warmup_steps: Hyper,
     gamma: Hyper,
-) -> tuple[np.ndarray, np.ndarray, PreviousGradient]:
-    """One AGAW warmup update for R runs (grads shaped [R, ...]); returns (lr, cosine, this step's gradient).
+) -> tuple[list[float], list[float], list[Tensor]]:
+    """One AGAW warmup update for R = len(lr) runs; returns (lr, cosine, g_t), the first two one float per run.
 
     With g_t each run's gradients concatenated and s_t = <g_t, g_{t-1}> / (||g_t|| ||g_{t-1}||):
 
         lr <- min(target_lr, lr + (target_lr - initial_lr) / warmup_steps * max(0, s_t)^gamma)
 
     only while lr < target_lr, and only where both norms exceed tau and g_{t-1} was made of tensors of g_t's shapes;
-    elsewhere lr stays and the cosine is NaN. ``previous`` is what this function returned on the last call (None on
-    the first); its tensors are overwritten with this step's gradients and returned. ``lr`` has shape [R]; the
-    other hyperparameters are numbers or [R] tensors.
-    The gradients' work is two dot products per tensor and one copy (memory-bound: timed against Adam's step in
-    benchmarks/bench_optimizers.py); the per-run rule is float64 numpy on [R] values, whose ops cost a quarter of
-    torch's dispatch.
+    elsewhere lr stays and the cosine is NaN. ``grads`` are [R, ...] (with one run they may come without the runs
+    axis, as in ``p.grad``); ``previous`` is what this function returned on the last call (None on the first):
+    copies of g_{t-1}, overwritten with this step's gradients and returned. The other hyperparameters are numbers
+    or [R] tensors.
+    Tensor by tensor, three BLAS products (the third, ||g_{t-1}||^2, rather than a norm kept from the last step:
+    one piece of state fewer), then one copy; the per-run rule is plain Python on R floats.
     Deviations (spec §2.2): the increment uses (target_lr - initial_lr), not the write-up code's (target_lr - 1e-7);
     and the write-up compares lengths only, which also pairs gradients of different parameters when others of the
     same total length have gradients this step; here the tensors' shapes must match.
     """
-    if previous is None or [p.shape for p in previous.grads] != [g.shape for g in grads]:
-        norm = np.sqrt(_alignment(grads, None)[1])
-        return lr, np.full_like(lr, np.nan), PreviousGradient([grad.clone() for grad in grads], norm)
-    products = _alignment(grads, previous.grads)
-    norm = np.sqrt(products[1])
-    torch._foreach_copy_(previous.grads, grads)
-    current = PreviousGradient(previous.grads, norm)
-    initial_lr, target_lr, warmup_steps, gamma = (np.asarray(h) for h in (initial_lr, target_lr, warmup_steps, gamma))
-    defined = np.minimum(norm, previous.norm) > NORM_THRESHOLD
-    with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 where a norm is 0: masked by ``defined``
-        cosine = products[0] / (norm * previous.norm)
-    increment = (target_lr - initial_lr) / warmup_steps * np.maximum(cosine, 0.0) ** gamma  # 0.0**0 == 1 (§2.1)
-    raised = np.minimum(lr + increment, target_lr)
-    return np.where(defined & (lr < target_lr), raised, lr), np.where(defined, cosine, np.nan), current
+    runs = len(lr)
+    if previous is None or [p.shape for p in previous] != [g.shape for g in grads]:
+        return lr, [math.nan] * runs, [grad.clone() for grad in grads]
+    dot, square, previous_square = [0.0] * runs, [0.0] * runs, [0.0] * runs
+    for grad, before in zip(grads, previous, strict=True):
+        for r, (product, grad_square, before_square) in enumerate(run_gram(grad, before, runs=runs)):
+            dot[r] += product
+            square[r] += grad_square
+            previous_square[r] += before_square
+    torch._foreach_copy_(previous, grads)
+    hyper = zip(lr, *(run_values(h, runs) for h in (initial_lr, target_lr, warmup_steps, gamma)), strict=True)
+    lrs, cosines = [], []
+    for r, (rate, initial, target, steps, power) in enumerate(hyper):
+        norm, previous_norm = math.sqrt(square[r]), math.sqrt(previous_square[r])
+        if min(norm, previous_norm) <= NORM_THRESHOLD:
+            lrs.append(rate)
+            cosines.append(math.nan)
+            continue
+        cosine = dot[r] / (norm * previous_norm)
+        raised = min(rate + (target - initial) / steps * max(cosine, 0.0) ** power, target)  # 0.0**0 == 1 (§2.1)
+        lrs.append(raised if rate < target else rate)
+        cosines.append(cosine)
+    return lrs, cosines, previous
 
 
 class AGAW(OptimizerWrapper):
@@ -128,7 +111,7 @@ class AGAW(OptimizerWrapper):
         for group in self.param_groups:
             group["agaw_ratio"] = group["lr"] / first_lr if first_lr else 1.0  # this group's lr / the first's
         self.lr = float(initial_lr)  # eta: the current warmup lr
-        self._previous: PreviousGradient | None = None  # g_{t-1}: each gradient (runs axis of 1) and their norm
+        self._previous: list[Tensor] | None = None  # g_{t-1}: a copy of each gradient
         self._apply_lr()
 
     def _apply_lr(self) -> None:
@@ -143,24 +126,23 @@ class AGAW(OptimizerWrapper):
         if not grads:
             return
         lr, cosine, self._previous = agaw_warmup(
-            with_runs_axis(grads),
+            grads,
             self._previous,
-            np.array([self.lr]),
+            [self.lr],
             initial_lr=self.initial_lr,
             target_lr=self.target_lr,
             warmup_steps=self.warmup_steps,
             gamma=self.gamma,
         )
-        self.lr = float(lr[0])
+        self.lr = lr[0]
         self._apply_lr()
-        self.stats = {"lr": self.lr, "cosine": float(cosine[0])}
+        self.stats = {"lr": self.lr, "cosine": cosine[0]}
 
     def _extra_state(self) -> dict[str, Any]:
         previous = self._previous
         return {
             "lr": self.lr,
-            "previous": None if previous is None else {
-                "grads": [grad.clone() for grad in previous.grads], "norm": previous.norm.copy()},
+            "previous": None if previous is None else [grad.clone() for grad in previous],
             "target_lr": self.target_lr,
             "initial_lr": self.initial_lr,
             "warmup_steps": self.warmup_steps,
@@ -176,5 +158,4 @@ class AGAW(OptimizerWrapper):
             self._previous = None
             return
         like = self.param_groups[0]["params"][0]
-        grads = [grad.to(device=like.device, dtype=like.dtype).clone() for grad in previous["grads"]]
-        self._previous = PreviousGradient(grads, previous["norm"].copy())
+        self._previous = [grad.to(device=like.device, dtype=like.dtype).clone() for grad in previous]

@@ -5,11 +5,13 @@ Source: the GAO write-up (shared/seeds/001), as specified in shared/spec/optimiz
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from optimizers.runs import Hyper, foreach_arg, foreach_scale_, run_dots, run_norms, with_runs_axis
+from optimizers.runs import Hyper, foreach_scale_, per_run, run_gram
 from optimizers.validation import check_probability
 from optimizers.wrapper import OptimizerWrapper
 
@@ -17,8 +19,10 @@ COSINE_EPS = 1e-8
 """Each norm in the cosine is clamped to at least this (``torch.nn.functional.cosine_similarity``, spec §3.1)."""
 
 
-def gao_gate(grads: list[Tensor], emas: list[Tensor], *, beta: Hyper) -> Tensor:
-    """Update the EMAs and gate the gradients in place for R runs (tensors [R, ...]); returns scores [T, R].
+def gao_gate(grads: list[Tensor], emas: list[Tensor], *, beta: Hyper) -> list[list[float]]:
+    """Update the EMAs and gate the gradients in place for R runs (tensors [R, ...]); returns scores ``[T][R]``.
+
+    With one run the gradients may come without the runs axis (parameter-shaped, as in ``p.grad``).
 
     For each tensor g with EMA m, in this order (the write-up's, spec §3.1):
 
@@ -26,11 +30,17 @@ def gao_gate(grads: list[Tensor], emas: list[Tensor], *, beta: Hyper) -> Tensor:
         s = clamp(<g, m> / (max(||g||, eps) max(||m||, eps)), 0, 1)
         g <- s g                                     (in p.grad: the caller sees the gated gradient)
 
-    One score per tensor and run; ``beta`` is a number or a per-run [R] tensor.
+    One score per tensor and run; ``beta`` is a number or a per-run [R] tensor. Tensor by tensor, the EMA update
+    and the three products follow each other while g and m are in cache.
     """
-    torch._foreach_lerp_(emas, grads, foreach_arg(1 - beta, emas))
-    norms = run_norms(grads + emas).clamp_(min=COSINE_EPS)  # [2T, R]: the gradients' norms, then the EMAs'
-    scores = (run_dots(grads, emas) / (norms[: len(grads)] * norms[len(grads) :])).clamp_(0, 1)
+    weight, runs = 1 - beta, emas[0].shape[0]
+    scores = []
+    for g, m in zip(grads, emas, strict=True):
+        m.lerp_(g, per_run(weight, m))
+        scores.append([  # s, inlined: a function call costs microseconds in the middle of a step
+            min(max(dot / (max(math.sqrt(gg), COSINE_EPS) * max(math.sqrt(mm), COSINE_EPS)), 0.0), 1.0)
+            for dot, gg, mm in run_gram(g, m, runs=runs)
+        ])
     foreach_scale_(grads, scores)
     return scores
 
@@ -46,7 +56,8 @@ class GAO(OptimizerWrapper):
         base: the wrapped optimizer (its lr, betas and so on are its own).
         beta: EMA decay in [0, 1); default 0.99 (the write-up's tuned value; its code's default was 0.9).
 
-    State per parameter: ``m``, the EMA of raw gradients. ``stats``: ``score_mean`` and ``score_min`` over tensors.
+    State per parameter: ``m``, the EMA of raw gradients (shape [1, *p.shape]: the runs axis).
+    ``stats``: ``score_mean`` and ``score_min`` over tensors.
     """
 
     def __init__(self, base: Optimizer, *, beta: float = 0.99) -> None:
@@ -58,16 +69,14 @@ class GAO(OptimizerWrapper):
         params = self.params_with_grad()
         if not params:
             return
+        emas = []
         for p in params:
-            if not self.state[p]:
-                self.state[p]["m"] = torch.zeros_like(p)  # m: EMA of the raw gradients
-        scores = gao_gate(
-            with_runs_axis([p.grad for p in params]),
-            with_runs_axis([self.state[p]["m"] for p in params]),
-            beta=self.beta,
-        )
-        values = scores.view(-1).tolist()
-        self.stats = {"score_mean": sum(values) / len(values), "score_min": min(values)}
+            state = self.state[p]
+            if not state:  # m: EMA of the raw gradients, with the maths' leading runs axis of 1
+                state["m"] = torch.zeros_like(p).unsqueeze(0)
+            emas.append(state["m"])
+        scores = [row[0] for row in gao_gate([p.grad for p in params], emas, beta=self.beta)]
+        self.stats = {"score_mean": sum(scores) / len(scores), "score_min": min(scores)}
 
     def _extra_state(self) -> dict[str, float]:
         return {"beta": self.beta}

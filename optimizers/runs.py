@@ -3,7 +3,9 @@
 Each optimizer's maths is one function over lists of tensors shaped ``[R, *param_shape]``; hyperparameters are
 either one number for every run or a tensor of shape ``[R]`` (one value per run). Every norm, dot product and mean
 is reduced per run, so R runs in one call equal R separate calls. An optimizer class is the case R = 1: it passes
-``with_runs_axis(tensors)``, views that write through to the parameters and state.
+``with_runs_axis(tensors)``, views that write through to the parameters and state, or keeps its state with the
+runs axis. Where a function says so, R = 1 gradients may also come without it: read or scaled as a whole, they
+need no view (which costs microseconds per tensor and step); R is then known from the state or the lr.
 """
 
 from __future__ import annotations
@@ -64,23 +66,40 @@ def run_norms(tensors: list[Tensor]) -> Tensor:
     return torch.stack(torch._foreach_norm(slices)).view(len(tensors), -1)
 
 
-def run_dots(a: list[Tensor], b: list[Tensor]) -> Tensor:
-    """<a_i[r], b_i[r]> for every tensor pair i and run r: shape [T, R]."""
-    if a[0].shape[0] == 1:  # one run: a plain dot per tensor (three dispatches, not five)
-        return torch.stack([torch.dot(x.view(-1), y.view(-1)) for x, y in zip(a, b, strict=True)]).view(-1, 1)
-    return torch.stack([run_dot(x, y) for x, y in zip(a, b, strict=True)])
+def run_gram(a: Tensor, b: Tensor, *, runs: int) -> list[tuple[float, float, float]]:
+    """(<a[r], b[r]>, ||a[r]||^2, ||b[r]||^2) for each of ``runs`` runs, as Python floats on the host.
 
+    ``a`` and ``b`` are [R, ...], or, with one run, of any shapes with as many elements (without the runs axis).
 
-def foreach_scale_(tensors: list[Tensor], factors: Tensor) -> None:
-    """tensors_i[r] *= factors[i, r] in place, for T tensors shaped [R, ...] and factors shaped [T, R].
-
-    With one run the factors go to ``_foreach_mul_`` as plain numbers (one small host copy, then the fast
-    ScalarList kernel); with several, as per-run tensors that broadcast over each run's slice.
+    What a cosine of a and b needs, for the per-run rule that follows: a few operations on a handful of numbers,
+    which plain Python runs faster than torch or numpy (their every call costs microseconds of dispatch, more with
+    its code cold in the middle of a training step). Three BLAS products taken one after the other, so the second
+    and third read a and b from cache. One run on the CPU: ``flatten`` (the cheapest 1-d view), ``dot`` and
+    ``item`` each; otherwise batched products, stacked and copied once (on a GPU, one synchronisation).
     """
-    if factors.shape[1] == 1:
-        torch._foreach_mul_(tensors, factors.view(-1).tolist())
+    if runs == 1 and a.is_cpu:
+        a, b = torch.flatten(a), torch.flatten(b)
+        return [(torch.dot(a, b).item(), torch.dot(a, a).item(), torch.dot(b, b).item())]
+    return list(zip(*torch.stack([run_dot(a, b), run_dot(a, a), run_dot(b, b)]).tolist(), strict=True))
+
+
+def run_values(value: Hyper, runs: int) -> list[float]:
+    """A hyperparameter as one Python float per run."""
+    return value.tolist() if isinstance(value, Tensor) else [float(value)] * runs
+
+
+def foreach_scale_(tensors: list[Tensor], factors: list[list[float]]) -> None:
+    """tensors_i[r] *= factors[i][r] in place, for T tensors shaped [R, ...] and factors ``[T][R]`` (floats).
+
+    With one run the tensors may come without the runs axis.
+    With one run the factors go to ``_foreach_mul_`` as plain numbers (the ScalarList kernel); with several, as
+    per-run tensors (in the tensors' dtype) that broadcast over each run's slice.
+    """
+    if len(factors[0]) == 1:
+        torch._foreach_mul_(tensors, [row[0] for row in factors])
     else:
-        torch._foreach_mul_(tensors, [per_run(factor, t) for factor, t in zip(factors, tensors, strict=True)])
+        rows = torch.tensor(factors, dtype=tensors[0].dtype, device=tensors[0].device)
+        torch._foreach_mul_(tensors, [per_run(row, tensor) for row, tensor in zip(rows, tensors, strict=True)])
 
 
 def global_run_norm(tensors: list[Tensor]) -> Tensor:

@@ -56,8 +56,8 @@ def test_agaw_warmup_batched_equals_separate() -> None:
         "warmup_steps": torch.tensor([5.0, 3.0, 10.0], dtype=torch.float64),
         "gamma": torch.tensor([2.0, 0.5, 1.7], dtype=torch.float64),
     }
-    lr = hyper["initial_lr"].numpy().copy()
-    lr_alone = [lr[r : r + 1].copy() for r in range(R)]
+    lr = hyper["initial_lr"].tolist()
+    lr_alone = [lr[r : r + 1] for r in range(R)]
     previous, previous_alone = None, [None] * R
     drift = _batch(generator)
     for _ in range(12):
@@ -69,8 +69,8 @@ def test_agaw_warmup_batched_equals_separate() -> None:
                 _run(grads, r), previous_alone[r], lr_alone[r], **alone
             )
             np.testing.assert_allclose(cosine[r : r + 1], cosine_r, rtol=1e-12, atol=0, equal_nan=True)
-    np.testing.assert_allclose(lr, np.concatenate(lr_alone), rtol=1e-12, atol=0)
-    assert (lr > hyper["initial_lr"].numpy()).all() and (lr <= hyper["target_lr"].numpy()).all()
+    np.testing.assert_allclose(lr, [rate for alone in lr_alone for rate in alone], rtol=1e-12, atol=0)
+    assert (np.array(lr) > hyper["initial_lr"].numpy()).all() and (np.array(lr) <= hyper["target_lr"].numpy()).all()
 
 
 def test_gao_gate_batched_equals_separate() -> None:
@@ -84,6 +84,6 @@ def test_gao_gate_batched_equals_separate() -> None:
         scores = gao_gate(grads, emas, beta=beta)
         for r in range(R):
             scores_r = gao_gate(grads_alone[r], emas_alone[r], beta=float(beta[r]))
-            torch.testing.assert_close(scores[:, r : r + 1], scores_r, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose([row[r] for row in scores], [row[0] for row in scores_r], rtol=1e-12, atol=1e-12)
         _assert_runs_equal(grads, grads_alone)
     _assert_runs_equal(emas, emas_alone)
