@@ -57,6 +57,8 @@ def a2grad(
 ) -> A2GradQuantities:
     """One A2Grad step (Alg. 7 with the Sec. 5 heuristic) for R runs at once; every tensor is shaped [R, ...].
 
+    With one run ``grads`` may come without the runs axis (as in ``p.grad``): they are only read.
+
     ``params`` is y_k (where G_k = ``grads`` was evaluated), ``x_ks`` the aggressive sequence x_k, ``avg_grads`` the
     running mean of G_0..G_k, ``v_ks`` the accumulator v_k and ``v_kks`` the EMA vtilde_k (exp only; None otherwise),
     with L = ``lips``. ``steps`` holds each tensor's k (completed steps, before this one); all state starts at zero
@@ -283,7 +285,7 @@ class A2Grad(Optimizer):
                     state["v_kk"] = torch.zeros_like(state["v_k"])  # vtilde_k: EMA of delta^2 (exp only)
             quantities = a2grad(
                 with_runs_axis(params),
-                with_runs_axis(grads),
+                grads,
                 [s["avg_grad"] for s in states],
                 [s["x_k"] for s in states],
                 [s["v_k"] for s in states],
