@@ -178,7 +178,7 @@ class AutoSGM(Optimizer):
                 key = tuple(map(id, params))
                 pack = packs[key] = self._pack(states, layout, self._packs.get(key))
                 value = window_at(t, group["rc_cfg"])
-                sums = autosgm(_rows(params), _rows([p.grad for p in params]), pack.buffers, t, window=value,
+                sums = autosgm(list(params), [p.grad for p in params], pack.buffers, t, window=value,
                                workspace=pack.workspace, **hyper)
                 stepped.append((group, value, sums))
         self._packs = packs  # only the packs in use: an optimizer holds one per param group in the usual case
@@ -214,18 +214,13 @@ class AutoSGM(Optimizer):
         return _Pack(buffers, views, {})
 
 
-def _rows(tensors: Iterable[Tensor]) -> list[Tensor]:
-    """Each tensor as one run of one layer, [1, n] (a view; [1, *shape] when it is not contiguous)."""
-    return [t.view(1, -1) if t.is_contiguous() else t.unsqueeze(0) for t in tensors]
-
-
 class _Pack(NamedTuple):
     """One call's packed state: ``autosgm``'s buffers ([1, N] or [1, L]), each member's views into them, and the
     reused temporaries (``autosgm``'s workspace)."""
 
     buffers: dict[str, Tensor]
     views: dict[str, list[Tensor]]
-    workspace: dict[str, Tensor]
+    workspace: dict[str, Any]
 
 
 def _sgd(cls: type[AutoSGM], params, lr: float, momentum: float, weight_decay: float, nesterov: bool) -> AutoSGM:

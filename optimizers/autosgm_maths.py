@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from numbers import Real
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
@@ -83,11 +83,12 @@ def autosgm(
     per_layer: bool = True,
     maximize: bool = False,
     window: Hyper = 1.0,
-    workspace: dict[str, Tensor] | None = None,
+    workspace: dict[str, Any] | None = None,
 ) -> AutoSGMSums:
     """One AutoSGM step t = ``step`` (already counted) of L layers for R runs; returns the step's telemetry.
 
     ``params`` and ``grads``: one tensor [R, *shape] per layer (a parameter tensor); the update lands in ``params``.
+    With one run they may come without the runs axis (as ``p`` and ``p.grad``): R is the state's.
     ``state`` (``state_layout``): element-wise entries packed [R, N], the layers' elements back to back in order,
     per-layer entries [R, L]; all start at zero and are updated in place. Symbols (spec §1): mu = lr, beta = beta_i
     (pole), gamma = gamma_i (zero), eta_in = eta (0 means 1 - pole, for every EMA), rho = weight_decay,
@@ -112,14 +113,15 @@ def autosgm(
     scalar; a_t joins coef (a_t = mu), r (numerators 2-4, known before D) or D (numerator 1, which reads v). The
     telemetry reads D, g and u once more: two dot products, a norm and two sums.
     Temporaries [R, N] come from ``workspace`` (kept by the caller between steps) when given: a fresh buffer this
-    size would page-fault on every step.
+    size would page-fault on every step. The workspace also keeps the per-layer views of the buffers that meet the
+    layers (g, w and D): made once, they save a view per layer and step.
     """
     lr, beta, gamma, eta, beta_a, beta_n, eps, weight_decay, cf, window = (
         v.to(torch.float64) if isinstance(v, Tensor) else v  # per-run scalars in double precision, like numbers
         for v in (lr, beta, gamma, eta, beta_a, beta_n, eps, weight_decay, cf, window))
-    runs = params[0].shape[0]
-    sizes = [p.numel() // runs for p in params]
     delta, scales, grad_dots = state["delta"], state["delta_scale"], state["grad_dot_delta"]
+    runs = delta.shape[0]
+    sizes = [p.numel() // runs for p in params]
 
     def scratch(name: str) -> Tensor:
         buffer = None if workspace is None else workspace.get(name)
@@ -129,11 +131,24 @@ def autosgm(
                 workspace[name] = buffer
         return buffer
 
-    g = torch.cat(_flat(grads, runs), dim=1, out=scratch("g"))
+    def layer_views(name: str, buffer: Tensor) -> list[Tensor]:
+        """``buffer``'s [R, N] columns, layer by layer, viewed with the layers' shapes (cached with the buffer)."""
+        key = f"{name} by layer"
+        views = None if workspace is None else workspace.get(key)
+        if views is None or views[0] is not buffer:
+            parts = buffer.split_with_sizes(sizes, dim=1)
+            views = (buffer, [part.view(p.shape) for part, p in zip(parts, params, strict=True)])
+            if workspace is not None:
+                workspace[key] = views
+        return views[1]
+
+    g = scratch("g")
+    torch._foreach_copy_(layer_views("g", g), grads)
     decay = not is_zero(weight_decay)
     w = None
     if decay or (aoptlr and num_lrc >= 2):
-        w = torch.cat(_flat(params, runs), dim=1, out=scratch("w"))
+        w = scratch("w")
+        torch._foreach_copy_(layer_views("w", w), params)
     if decay and wd_level == 0:
         _add_(g, w, weight_decay)
     # Secant curvature, before D moves on: <g_t - g_{t-1}, w_t - w_{t-1}> and ||w_t - w_{t-1}||^2.
@@ -195,8 +210,7 @@ def autosgm(
         rate = (layer_a * _layer_sums(r, sizes)).sum(1).mul_(_per_run_sum(window * kappa * root, r))
         torch._foreach_mul_(delta.split_with_sizes(sizes, dim=1), layer_a.split_with_sizes([1] * len(sizes), dim=1))
         coef = -sign * window * scale
-    changes = [d if d.shape == p.shape else d.view(p.shape)
-               for d, p in zip(delta.split_with_sizes(sizes, dim=1), params, strict=True)]
+    changes = layer_views("delta", delta)
     if isinstance(coef, Real):
         torch._foreach_add_(params, changes, alpha=coef)
         scales.fill_(coef)
@@ -322,19 +336,21 @@ def _addcdiv_(x: Tensor, y: Tensor, z: Tensor, alpha: Hyper) -> None:
 
 
 def _product(x: Tensor, y: Tensor, alpha: Hyper, out: Tensor) -> Tensor:
-    """out <- alpha x y (alpha a number or per-run [R])."""
+    """out <- alpha x y (alpha a number or per-run [R]); a number rides in ``addcmul`` (one pass, not two)."""
+    if isinstance(alpha, Real):
+        return torch.addcmul(out.new_zeros(()), x, y, value=alpha, out=out)
     return torch.mul(x, y, out=out).mul_(per_run(alpha, out))
 
 
 def _tukey_floor(v: Tensor, root: Hyper, one_plus_omega: Tensor, lr: Hyper, scratch) -> Tensor:
     """T(d) mu / (1 + omega), from v = min(u, c) = c min(d, 1): T(d) = v (c^2 - v^2)^2 / c^5 (modes 3, 4's floor).
 
-    mu / c^5 enters square-rooted into c^2 - v^2, so the floor takes five in-place kernels; ``v`` is overwritten.
+    mu / c^5 enters square-rooted into c^2 - v^2, so the floor takes four kernels; ``v`` is overwritten.
     """
     half = (lr / root**5) ** 0.5
     floor = scratch("floor")
     if isinstance(half, Real) and isinstance(root, Real):
-        floor.fill_(half * root**2).addcmul_(v, v, value=-half)
+        torch.addcmul(v.new_tensor(half * root**2), v, v, value=-half, out=floor)
     else:
         torch.mul(v, v, out=floor).neg_().add_(per_run(root, v) ** 2).mul_(per_run(half, v))
     return floor.square_().mul_(v.div_(one_plus_omega))
@@ -348,11 +364,6 @@ def _per_run_sum(value: Hyper, like: Tensor) -> Hyper:
 def _scaled(x: Tensor, alpha: Hyper) -> Tensor:
     """x <- alpha x in place (a number or per-run [R])."""
     return x.mul_(per_run(alpha, x))
-
-
-def _flat(tensors: list[Tensor], runs: int) -> list[Tensor]:
-    """Each tensor as [R, n] (a view where possible)."""
-    return [t if t.dim() == 2 else t.reshape(runs, -1) for t in tensors]
 
 
 def _layer_sums(x: Tensor, sizes: list[int]) -> Tensor:
