@@ -271,7 +271,7 @@ def _numerator(w, g, r, root, state, floor, sizes, scratch, *, lr, beta_n, eps, 
         omega, acc = state["omega"].mul_(per_run(beta_n, w)), state["acc"]
         # Mode 3's omega is beta_n EMA(w^2): the reference keeps beta_n times the EMA as its state (spec §2.5).
         _addcmul_(omega, w, w, (1 - beta_n) * (beta_n if num_lrc == 3 else 1.0))
-        one_plus_omega = torch.add(omega, 1.0, out=scratch("one_plus_omega"))
+        ceiling = _affine(omega, lr, lr, out=scratch("ceiling"))  # mu (1 + omega): a's clip; mu' = mu^2 / ceiling
         x = _product(w, g, root, out=scratch("x")).mul_(r)  # x = w gbar = c w g r
         magnitude, limit = scratch("magnitude"), scratch("limit")
         if num_lrc == 3:
@@ -284,9 +284,8 @@ def _numerator(w, g, r, root, state, floor, sizes, scratch, *, lr, beta_n, eps, 
             _addcmul_(state["dev_sq_avg"].mul_(per_run(beta_n, x)), magnitude, magnitude, 1 - beta_n)
             torch.sqrt(state["dev_sq_avg"], out=limit).add_(per_run(eps, x)).div_(magnitude).clamp_(max=1.0)
             gain = 1.0
-        _addcdiv_(acc.mul_(per_run(beta_n, acc)), x.mul_(limit), one_plus_omega, lr * gain)  # += mu' psi
-        raw = torch.abs(acc, out=scratch("raw")).clamp_(min=_tukey_floor(*floor, one_plus_omega, lr, scratch),
-                                                        max=_scaled(one_plus_omega, lr))
+        _addcdiv_(acc.mul_(per_run(beta_n, acc)), x.mul_(limit), ceiling, lr * lr * gain)  # += mu' psi
+        raw = torch.abs(acc, out=scratch("raw")).clamp_(min=_tukey_floor(*floor, ceiling, lr, scratch), max=ceiling)
     a_bar = state["a_bar"]
     if not per_layer:
         # Deviation (spec §2.5): without the means the reference also skipped mode 2's clip; the clip is kept here.
@@ -342,18 +341,19 @@ def _product(x: Tensor, y: Tensor, alpha: Hyper, out: Tensor) -> Tensor:
     return torch.mul(x, y, out=out).mul_(per_run(alpha, out))
 
 
-def _tukey_floor(v: Tensor, root: Hyper, one_plus_omega: Tensor, lr: Hyper, scratch) -> Tensor:
-    """T(d) mu / (1 + omega), from v = min(u, c) = c min(d, 1): T(d) = v (c^2 - v^2)^2 / c^5 (modes 3, 4's floor).
+def _tukey_floor(v: Tensor, root: Hyper, ceiling: Tensor, lr: Hyper, scratch) -> Tensor:
+    """T(d) mu / (1 + omega) = T(d) mu^2 / ``ceiling`` (ceiling = mu (1 + omega)), from v = min(u, c) = c min(d, 1):
+    T(d) = v (c^2 - v^2)^2 / c^5 (modes 3, 4's floor).
 
-    mu / c^5 enters square-rooted into c^2 - v^2, so the floor takes four kernels; ``v`` is overwritten.
+    mu^2 / c^5 enters square-rooted into c^2 - v^2, so the floor takes four kernels; ``v`` is overwritten.
     """
-    half = (lr / root**5) ** 0.5
+    half = (lr**2 / root**5) ** 0.5
     floor = scratch("floor")
     if isinstance(half, Real) and isinstance(root, Real):
         torch.addcmul(v.new_tensor(half * root**2), v, v, value=-half, out=floor)
     else:
         torch.mul(v, v, out=floor).neg_().add_(per_run(root, v) ** 2).mul_(per_run(half, v))
-    return floor.square_().mul_(v.div_(one_plus_omega))
+    return floor.square_().mul_(v.div_(ceiling))
 
 
 def _per_run_sum(value: Hyper, like: Tensor) -> Hyper:
@@ -361,9 +361,11 @@ def _per_run_sum(value: Hyper, like: Tensor) -> Hyper:
     return value.to(like.dtype) if isinstance(value, Tensor) else value
 
 
-def _scaled(x: Tensor, alpha: Hyper) -> Tensor:
-    """x <- alpha x in place (a number or per-run [R])."""
-    return x.mul_(per_run(alpha, x))
+def _affine(x: Tensor, a: Hyper, b: Hyper, out: Tensor) -> Tensor:
+    """out <- a + b x (a and b numbers or per-run [R]); numbers take one kernel."""
+    if isinstance(a, Real) and isinstance(b, Real):
+        return torch.add(x.new_tensor(a), x, alpha=b, out=out)
+    return torch.mul(x, per_run(b, x), out=out).add_(per_run(a, x))
 
 
 def _layer_sums(x: Tensor, sizes: list[int]) -> Tensor:
