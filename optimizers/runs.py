@@ -69,7 +69,8 @@ def run_norms(tensors: list[Tensor]) -> Tensor:
 def run_gram(a: Tensor, b: Tensor, *, runs: int) -> list[tuple[float, float, float]]:
     """(<a[r], b[r]>, ||a[r]||^2, ||b[r]||^2) for each of ``runs`` runs, as Python floats on the host.
 
-    ``a`` and ``b`` are [R, ...], or, with one run, of any shapes with as many elements (without the runs axis).
+    ``a`` and ``b`` are [R, ...], or, with one run, of any shapes with as many elements (without the runs axis;
+    flat ones need no view).
 
     What a cosine of a and b needs, for the per-run rule that follows: a few operations on a handful of numbers,
     which plain Python runs faster than torch or numpy (their every call costs microseconds of dispatch, more with
