@@ -10,7 +10,15 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from optimizers.autosgm_maths import NUMERATORS, AutoSGMSums, autosgm, filter_gain, state_layout
+from optimizers.autosgm_maths import (
+    NUMERATORS,
+    AutoSGMSums,
+    autosgm,
+    filter_gain,
+    secant_terms,
+    settle_grad_dot,
+    state_layout,
+)
 from optimizers.stability import kappa_max
 from optimizers.stepping import evaluate_closure, params_with_grad
 from optimizers.validation import check_choice, check_number, check_probability
@@ -100,8 +108,9 @@ class AutoSGM(Optimizer):
     is stable iff 0 < kappa < kappa_max (spec §3.2), so a margin near 1 is a step at the edge of stability. It is an
     estimate: h_t is one secant, and a per-coordinate rate is replaced by its mean; exact for a scalar quadratic
     with d = 1. NaN on the first step (no previous step) and on the first step after the set of tensors stepped
-    together changes; the largest over param groups. The telemetry costs two dot products, a norm, two sums and a
-    reciprocal over the packed tensors per step: about a quarter of the step's memory traffic.
+    together changes; the largest over param groups. The telemetry costs two sums over the packed tensors per step;
+    the secant's three dot products are taken when ``stats`` is first read after a step (from g_{t-1}, g_t and
+    D_{t-1}, which the step keeps in buffers it alternates), so a step nobody inspects does not pay for them.
 
     State: ``autosgm`` works on the tensors of a call packed back to back (one kernel per operation); each
     parameter's state entries (``state_layout``) are views into those packed buffers, so ``state_dict`` holds one
@@ -135,7 +144,8 @@ class AutoSGM(Optimizer):
                         aoptlr=aoptlr, num_lrc=num_lrc, eps=eps, repeat_eps=repeat_eps, weight_decay=weight_decay,
                         wd_level=wd_level, cf=cf, per_layer=per_layer, maximize=maximize, rc_cfg=rc_cfg)
         super().__init__(params, _validated(owner, defaults))
-        self.stats: dict[str, float] = {}
+        self._stepped: list[tuple[dict[str, Any], float, AutoSGMSums]] = []  # the last step's calls, for ``stats``
+        self._stats: dict[str, float] | None = None  # ``stats`` once read
         self._packs: dict[tuple[int, ...], _Pack] = {}  # the packed state of each call, keyed by its members' ids
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -180,11 +190,39 @@ class AutoSGM(Optimizer):
                 value = window_at(t, group["rc_cfg"])
                 sums = autosgm(list(params), [p.grad for p in params], pack.buffers, t, window=value,
                                workspace=pack.workspace, **hyper)
+                self._follow_delta(pack, states)
                 stepped.append((group, value, sums))
         self._packs = packs  # only the packs in use: an optimizer holds one per param group in the usual case
         if stepped:
-            self.stats = _stats(stepped)
+            self._stepped, self._stats = stepped, None
         return loss
+
+    @property
+    def stats(self) -> dict[str, float]:
+        """The last step's telemetry (``{}`` before a step), computed when first read: a step that nobody inspects
+        does not pay for the secant's three passes over the tensors."""
+        if self._stats is None and self._stepped:
+            self._stats = _stats(self._stepped)
+        return self._stats or {}
+
+    def state_dict(self) -> dict[str, Any]:  # type: ignore[override]
+        """As ``torch.optim.Optimizer``'s, with <g_t, D_t> written into the state (the next secant needs it)."""
+        for pack in self._packs.values():
+            settle_grad_dot(pack.buffers, pack.workspace)
+        return super().state_dict()
+
+    @staticmethod
+    def _follow_delta(pack: _Pack, states: tuple[dict[str, Any], ...]) -> None:
+        """Point the members' ``delta`` entries at the buffer that holds D_t now (``autosgm`` alternates two)."""
+        buffer = pack.buffers["delta"]
+        cached = pack.delta_views.get(id(buffer))
+        if cached is None or cached[0] is not buffer:  # the entry holds its buffer: no other tensor takes its id
+            parts = buffer[0].split([state["delta"].numel() for state in states])
+            cached = pack.delta_views[id(buffer)] = (
+                buffer, [part.view(state["delta"].shape) for part, state in zip(parts, states, strict=True)])
+        for state, view in zip(states, cached[1], strict=True):
+            state["delta"] = view
+        pack.views["delta"] = cached[1]
 
     @staticmethod
     def _pack(states: tuple[dict[str, Any], ...], layout: dict[str, bool], pack: _Pack | None) -> _Pack:
@@ -211,16 +249,17 @@ class AutoSGM(Optimizer):
                 state[name] = view
         for state in states:
             state["call_layers"] = len(states)  # how many tensors stepped together with this one (the secant's scope)
-        return _Pack(buffers, views, {})
+        return _Pack(buffers, views, {}, {})
 
 
 class _Pack(NamedTuple):
-    """One call's packed state: ``autosgm``'s buffers ([1, N] or [1, L]), each member's views into them, and the
-    reused temporaries (``autosgm``'s workspace)."""
+    """One call's packed state: ``autosgm``'s buffers ([1, N] or [1, L]), each member's views into them, the
+    reused temporaries (``autosgm``'s workspace) and the members' views into both buffers D alternates between."""
 
     buffers: dict[str, Tensor]
     views: dict[str, list[Tensor]]
     workspace: dict[str, Any]
+    delta_views: dict[int, tuple[Tensor, list[Tensor]]]
 
 
 def _sgd(cls: type[AutoSGM], params, lr: float, momentum: float, weight_decay: float, nesterov: bool) -> AutoSGM:
@@ -255,7 +294,7 @@ _TORCH_PRESETS: dict[str, Callable[..., AutoSGM]] = {
 
 def _stats(stepped: list[tuple[dict[str, Any], float, AutoSGMSums]]) -> dict[str, float]:
     """The step's ``stats`` from each call's sums: coordinate means, and the margin of the most critical call."""
-    values = [[sums.numerator, sums.denominator, sums.rate, sums.secant_dot, sums.secant_sq] for *_, sums in stepped]
+    values = [[sums.numerator, sums.denominator, sums.rate, *secant_terms(sums.secant)] for *_, sums in stepped]
     tensors = [v.reshape(-1) for row in values for v in row if isinstance(v, Tensor)]
     read = iter(torch.cat(tensors).tolist() if tensors else [])  # one read for every tensor-valued sum
     numerator, denominator, rate, dot, sq = zip(*[[next(read) if isinstance(v, Tensor) else float(v) for v in row]

@@ -49,6 +49,28 @@ def autosgm_state(params: list[Tensor], *, aoptlr: bool = True, num_lrc: int = 0
             for name, full in state_layout(aoptlr, num_lrc, per_layer).items()}
 
 
+class Secant(NamedTuple):
+    """What step t's secant along the path needs, by reference: ``secant_terms`` reads it when asked.
+
+    The buffers stay as they are until the next ``autosgm`` call with the same workspace, which reuses them; a
+    step whose telemetry nobody reads does not pay for it (three products over the packed tensors).
+    """
+
+    grad: Tensor  # g_t, [R, N]
+    change: Tensor  # D_{t-1}, [R, N]: w_t - w_{t-1} = s D_{t-1}
+    before: Tensor  # [R, 2]: s, and <g_{t-1}, D_{t-1}> as the state held it (NaN: unknown)
+    previous_grad: Tensor | None  # g_{t-1}, [R, N], when the workspace kept it (then <g_{t-1}, D_{t-1}> is read here)
+
+
+def secant_terms(secant: Secant) -> tuple[Tensor, Tensor]:
+    """(<g_t - g_{t-1}, w_t - w_{t-1}>, ||w_t - w_{t-1}||^2), each [R]."""
+    scale, grad_dot = secant.before[:, 0], secant.before[:, 1]
+    if secant.previous_grad is not None:
+        grad_dot = run_dot(secant.previous_grad, secant.change)
+    dot = scale * (run_dot(secant.grad, secant.change) - grad_dot)
+    return dot, (scale * torch.linalg.vector_norm(secant.change, dim=1)).square()
+
+
 class AutoSGMSums(NamedTuple):
     """One ``autosgm`` call's telemetry per run (numbers or shape [R]), summed over every element of every layer."""
 
@@ -56,8 +78,7 @@ class AutoSGMSums(NamedTuple):
     denominator: Hyper  # sum of d_t
     rate: Hyper  # sum of alpha_t = F_t a_t kappa_t / d_t, the rate acting on the raw filter output y_t
     count: int  # elements per run
-    secant_dot: Hyper  # <g_t - g_{t-1}, w_t - w_{t-1}>
-    secant_sq: Hyper  # ||w_t - w_{t-1}||^2
+    secant: Secant  # <g_t - g_{t-1}, w_t - w_{t-1}> and ||w_t - w_{t-1}||^2, on demand (``secant_terms``)
 
 
 def autosgm(
@@ -119,41 +140,43 @@ def autosgm(
     lr, beta, gamma, eta, beta_a, beta_n, eps, weight_decay, cf, window = (
         v.to(torch.float64) if isinstance(v, Tensor) else v  # per-run scalars in double precision, like numbers
         for v in (lr, beta, gamma, eta, beta_a, beta_n, eps, weight_decay, cf, window))
-    delta, scales, grad_dots = state["delta"], state["delta_scale"], state["grad_dot_delta"]
-    runs = delta.shape[0]
+    previous, scales, grad_dots = state["delta"], state["delta_scale"], state["grad_dot_delta"]
+    runs = previous.shape[0]
     sizes = [p.numel() // runs for p in params]
 
     def scratch(name: str) -> Tensor:
         buffer = None if workspace is None else workspace.get(name)
-        if buffer is None or buffer.shape != delta.shape or buffer.dtype != delta.dtype:
-            buffer = torch.empty_like(delta)
+        if buffer is None or buffer.shape != previous.shape or buffer.dtype != previous.dtype:
+            buffer = torch.empty_like(previous)
             if workspace is not None:
                 workspace[name] = buffer
         return buffer
 
-    def layer_views(name: str, buffer: Tensor) -> list[Tensor]:
+    def layer_views(buffer: Tensor) -> list[Tensor]:
         """``buffer``'s [R, N] columns, layer by layer, viewed with the layers' shapes (cached with the buffer)."""
-        key = f"{name} by layer"
-        views = None if workspace is None else workspace.get(key)
-        if views is None or views[0] is not buffer:
+        key = f"layers of {id(buffer)}"  # the entry holds the buffer: no other tensor can take its id
+        cached = None if workspace is None else workspace.get(key)
+        if cached is None or cached[0] is not buffer:
             parts = buffer.split_with_sizes(sizes, dim=1)
-            views = (buffer, [part.view(p.shape) for part, p in zip(parts, params, strict=True)])
+            cached = (buffer, [part.view(p.shape) for part, p in zip(parts, params, strict=True)])
             if workspace is not None:
-                workspace[key] = views
-        return views[1]
+                workspace[key] = cached
+        return cached[1]
 
-    g = scratch("g")
-    torch._foreach_copy_(layer_views("g", g), grads)
+    # g_t and D_t go into the buffers of g_{t-2} and D_{t-2}: g_{t-1} and D_{t-1} stay for the secant.
+    g, delta = scratch("spare g"), scratch("spare delta")
+    previous_grad = None if workspace is None else workspace.get("g")
+    if workspace is not None:
+        workspace["spare g"], workspace["g"], workspace["spare delta"] = previous_grad, g, previous
+    torch._foreach_copy_(layer_views(g), grads)
     decay = not is_zero(weight_decay)
     w = None
     if decay or (aoptlr and num_lrc >= 2):
         w = scratch("w")
-        torch._foreach_copy_(layer_views("w", w), params)
+        torch._foreach_copy_(layer_views(w), params)
     if decay and wd_level == 0:
         _add_(g, w, weight_decay)
-    # Secant curvature, before D moves on: <g_t - g_{t-1}, w_t - w_{t-1}> and ||w_t - w_{t-1}||^2.
-    secant_dot = scales[:, 0] * (run_dot(g, delta) - grad_dots[:, 0])
-    secant_sq = (scales[:, 0] * torch.linalg.vector_norm(delta, dim=1)).square()
+    secant = Secant(g, previous, torch.cat([scales[:, :1], grad_dots[:, :1]], dim=1), previous_grad)  # shared by layers
 
     eta_f = filter_gain(eta, beta)
     kappa = _filter_debias(debias, beta, gamma, eta_f, step)
@@ -210,15 +233,24 @@ def autosgm(
         rate = (layer_a * _layer_sums(r, sizes)).sum(1).mul_(_per_run_sum(window * kappa * root, r))
         torch._foreach_mul_(delta.split_with_sizes(sizes, dim=1), layer_a.split_with_sizes([1] * len(sizes), dim=1))
         coef = -sign * window * scale
-    changes = layer_views("delta", delta)
+    changes = layer_views(delta)
     if isinstance(coef, Real):
         torch._foreach_add_(params, changes, alpha=coef)
         scales.fill_(coef)
     else:
         torch._foreach_addcmul_(params, changes, [per_run(coef, p) for p in params])
         scales.copy_(per_run(coef, scales))
-    grad_dots.copy_(run_dot(g, delta).view(-1, 1))
-    return AutoSGMSums(a_sum, d_sum, rate, count, secant_dot, secant_sq)
+    state["delta"] = delta
+    if workspace is None:  # g_t is not kept: <g_t, D_t> now, for the next secant
+        grad_dots.copy_(run_dot(g, delta).view(-1, 1))
+    return AutoSGMSums(a_sum, d_sum, rate, count, secant)
+
+
+def settle_grad_dot(state: dict[str, Tensor], workspace: dict[str, Any]) -> None:
+    """<g_t, D_t> into ``state["grad_dot_delta"]`` from the gradient the workspace kept: what a saved state needs
+    for the next secant (while stepping, the workspace keeps g_t instead)."""
+    if "g" in workspace and workspace["g"] is not None:
+        state["grad_dot_delta"].copy_(run_dot(workspace["g"], state["delta"]).view(-1, 1))
 
 
 def _lagged(g: Tensor, m: Tensor, lag: Hyper, out: Tensor) -> None:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from optimizers import REGISTRY, AutoSGM
-from optimizers.autosgm_maths import autosgm, autosgm_state
+from optimizers.autosgm_maths import AutoSGMSums, autosgm, autosgm_state, secant_terms
 from optimizers.stability import kappa_max
 from optimizers.windows import WindowConfig, window_at
 
@@ -373,6 +373,40 @@ def test_matches_a_plain_reading_of_the_spec(case: dict, scale: float) -> None:
     torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-13)
 
 
+def _stats_per_step(optimizer: AutoSGM, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int,
+                    read: bool = True) -> list[dict[str, float]]:
+    stats = []
+    for _ in range(steps):
+        model.zero_grad(set_to_none=True)
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+        if read:
+            stats.append(dict(optimizer.stats))
+    return stats
+
+
+def test_stats_are_the_same_whenever_they_are_read_and_across_a_save() -> None:
+    """The telemetry is computed when read (the secant from the buffers the step kept): reading it at every step,
+    only at the last, or after a state_dict round trip gives the same numbers."""
+    make = lambda model: AutoSGM(model.parameters(), (True, 0.02, 3), (BETA_N, BETA_A, 0.9, 0.4, 0.0, True))  # noqa: E731
+    model, x, y = _mlp()
+    every = _stats_per_step(make(model), model, x, y, 12)
+    assert all(not math.isnan(step["curvature"]) for step in every[1:])
+
+    model, x, y = _mlp()
+    optimizer = make(model)
+    _stats_per_step(optimizer, model, x, y, 11, read=False)
+    assert _stats_per_step(optimizer, model, x, y, 1) == every[11:]
+
+    model, x, y = _mlp()
+    first = make(model)
+    _stats_per_step(first, model, x, y, 6, read=False)
+    saved = first.state_dict()
+    second = make(model)
+    second.load_state_dict(saved)
+    assert _stats_per_step(second, model, x, y, 6) == every[6:]
+
+
 def test_tensors_that_skip_steps_keep_their_own_step_counts() -> None:
     """A tensor without a gradient is not stepped; the packs of tensors stepped together change and still agree."""
     models, x, y = [_mlp()[0], _mlp()[0]], *_mlp()[1:]
@@ -394,6 +428,11 @@ def test_tensors_that_skip_steps_keep_their_own_step_counts() -> None:
 
 
 # --- the runs axis, the parameter as the state, presets, validation, the registry fields ---------------------------
+
+
+def _telemetry(sums: AutoSGMSums) -> tuple:
+    """The call's sums with the secant's two terms read out."""
+    return (sums.numerator, sums.denominator, sums.rate, sums.count, *secant_terms(sums.secant))
 
 
 @pytest.mark.parametrize(
@@ -422,7 +461,7 @@ def test_runs_axis_batched_equals_separate(options: dict) -> None:
         for r, (params_r, state_r) in enumerate(alone):
             sums_r = autosgm(params_r, [g[r : r + 1] for g in grads], state_r, t,
                              **{k: float(v[r]) for k, v in hyper.items()}, **flags)
-            for total, single in zip(sums, sums_r, strict=True):
+            for total, single in zip(_telemetry(sums), _telemetry(sums_r), strict=True):
                 expected = torch.as_tensor(single, dtype=torch.float64).reshape(-1)
                 got = torch.as_tensor(total, dtype=torch.float64).reshape(-1)
                 torch.testing.assert_close(got[r if got.numel() > 1 else 0], expected[0], rtol=1e-12, atol=1e-14,
