@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from numbers import Real
 from typing import Any, NamedTuple
 
@@ -58,13 +59,14 @@ class Secant(NamedTuple):
 
     grad: Tensor  # g_t, [R, N]
     change: Tensor  # D_{t-1}, [R, N]: w_t - w_{t-1} = s D_{t-1}
-    before: Tensor  # [R, 2]: s, and <g_{t-1}, D_{t-1}> as the state held it (NaN: unknown)
+    before: Tensor  # [R, 2L]: s, then <g_{t-1}, D_{t-1}> as the state held it (NaN: unknown), per layer (all equal)
     previous_grad: Tensor | None  # g_{t-1}, [R, N], when the workspace kept it (then <g_{t-1}, D_{t-1}> is read here)
 
 
 def secant_terms(secant: Secant) -> tuple[Tensor, Tensor]:
     """(<g_t - g_{t-1}, w_t - w_{t-1}>, ||w_t - w_{t-1}||^2), each [R]."""
-    scale, grad_dot = secant.before[:, 0], secant.before[:, 1]
+    layers = secant.before.shape[1] // 2
+    scale, grad_dot = secant.before[:, 0], secant.before[:, layers]
     if secant.previous_grad is not None:
         grad_dot = run_dot(secant.previous_grad, secant.change)
     dot = scale * (run_dot(secant.grad, secant.change) - grad_dot)
@@ -152,16 +154,27 @@ def autosgm(
                 workspace[name] = buffer
         return buffer
 
-    def layer_views(buffer: Tensor) -> list[Tensor]:
-        """``buffer``'s [R, N] columns, layer by layer, viewed with the layers' shapes (cached with the buffer)."""
-        key = f"layers of {id(buffer)}"  # the entry holds the buffer: no other tensor can take its id
-        cached = None if workspace is None else workspace.get(key)
-        if cached is None or cached[0] is not buffer:
-            parts = buffer.split_with_sizes(sizes, dim=1)
-            cached = (buffer, [part.view(p.shape) for part, p in zip(parts, params, strict=True)])
+    def cached(kind: str, buffer: Tensor, make: Callable[[Tensor], list[Tensor]]) -> list[Tensor]:
+        """``make(buffer)``, views made once per buffer and kept in the workspace (a view costs microseconds); for
+        the buffers that live from step to step (the workspace's and the state's)."""
+        key = f"{kind} of {id(buffer)}"  # the entry holds the buffer: no other tensor can take its id
+        entry = None if workspace is None else workspace.get(key)
+        if entry is None or entry[0] is not buffer:
+            entry = (buffer, make(buffer))
             if workspace is not None:
-                workspace[key] = cached
-        return cached[1]
+                workspace[key] = entry
+        return entry[1]
+
+    def columns(buffer: Tensor) -> list[Tensor]:
+        """An [R, N] buffer's columns layer by layer, [R, n] each (of an [R, L] one, [R, 1] each)."""
+        widths = sizes if buffer.shape[1] == previous.shape[1] else [1] * len(sizes)
+        return cached("columns", buffer, lambda b: list(b.split_with_sizes(widths, dim=1)))
+
+    def layer_views(buffer: Tensor) -> list[Tensor]:
+        """An [R, N] buffer's columns layer by layer, viewed with the layers' shapes."""
+        return cached("layers", buffer, lambda b: [c.view(p.shape) for c, p in zip(columns(b), params, strict=True)])
+
+    sizes_row = cached("sizes", scales, lambda b: [b.new_tensor(sizes)])[0]  # [L]: elements per layer
 
     # g_t and D_t go into the buffers of g_{t-2} and D_{t-2}: g_{t-1} and D_{t-1} stay for the secant.
     g, delta = scratch("spare g"), scratch("spare delta")
@@ -176,7 +189,7 @@ def autosgm(
         torch._foreach_copy_(layer_views(w), params)
     if decay and wd_level == 0:
         _add_(g, w, weight_decay)
-    secant = Secant(g, previous, torch.cat([scales[:, :1], grad_dots[:, :1]], dim=1), previous_grad)  # shared by layers
+    secant = Secant(g, previous, torch.cat([scales, grad_dots], dim=1), previous_grad)
 
     eta_f = filter_gain(eta, beta)
     kappa = _filter_debias(debias, beta, gamma, eta_f, step)
@@ -215,23 +228,23 @@ def autosgm(
         rate = r.sum(1).mul_(_per_run_sum(window * kappa * lr * root, r)) if aoptlr else window * kappa * lr * count
         coef = -sign * window * scale * lr
     elif num_lrc >= 2:  # a_t is known before D: folded into r, so D and the rate sum carry it
-        layer_a = _numerator(w, g, r, root, state, floor, sizes, scratch, lr=lr, beta_n=beta_n, eps=eps, cf=cf,
-                             num_lrc=num_lrc, per_layer=per_layer)
+        layer_a = _numerator(w, g, r, root, state, floor, columns, sizes_row, scratch, lr=lr, beta_n=beta_n,
+                             eps=eps, cf=cf, num_lrc=num_lrc, per_layer=per_layer)
         if layer_a is None:
             a_sum = state["a_bar"].sum(1)
             r.mul_(state["a_bar"])
         else:
-            a_sum = layer_a.mul(layer_a.new_tensor(sizes)).sum(1)  # sum over elements of the layers' a_t
-            torch._foreach_mul_(r.split_with_sizes(sizes, dim=1), layer_a.split_with_sizes([1] * len(sizes), dim=1))
+            a_sum = torch.mv(layer_a, sizes_row)  # sum over elements of the layers' a_t
+            torch._foreach_mul_(columns(r), columns(layer_a))
         rate = r.sum(1).mul_(_per_run_sum(window * kappa * root, r))
         coef = -sign * window * scale
     if aoptlr:
         delta.mul_(r)
     if aoptlr and num_lrc == 1:
         layer_a = _huber_norm_numerator(delta, state, scale, sizes, scratch, lr=lr, beta_n=beta_n, eps=eps, cf=cf)
-        a_sum = (layer_a * layer_a.new_tensor(sizes)).sum(1)
-        rate = (layer_a * _layer_sums(r, sizes)).sum(1).mul_(_per_run_sum(window * kappa * root, r))
-        torch._foreach_mul_(delta.split_with_sizes(sizes, dim=1), layer_a.split_with_sizes([1] * len(sizes), dim=1))
+        a_sum = torch.mv(layer_a, sizes_row)
+        rate = (layer_a * _layer_sums(columns(r))).sum(1).mul_(_per_run_sum(window * kappa * root, r))
+        torch._foreach_mul_(columns(delta), layer_a.split_with_sizes([1] * len(sizes), dim=1))
         coef = -sign * window * scale
     changes = layer_views(delta)
     if isinstance(coef, Real):
@@ -279,7 +292,7 @@ def _huber_norm_numerator(direction, state, scale, sizes, scratch, *, lr, beta_n
     return ratio.clamp_(max=1.0).mul_(per_run(lr, ratio))
 
 
-def _numerator(w, g, r, root, state, floor, sizes, scratch, *, lr, beta_n, eps, cf, num_lrc, per_layer):
+def _numerator(w, g, r, root, state, floor, columns, sizes_row, scratch, *, lr, beta_n, eps, cf, num_lrc, per_layer):
     """a_t of num_lrc 2-4 (spec §2.5) per layer, [R, L], or None when element-wise (then in ``state["a_bar"]``).
 
     1 / d = ``root`` ``r``; ``floor`` is (min(u, c), c) for T(d) (modes 3, 4). EMA(.) is the canonical beta_n EMA
@@ -323,7 +336,7 @@ def _numerator(w, g, r, root, state, floor, sizes, scratch, *, lr, beta_n, eps, 
         # Deviation (spec §2.5): without the means the reference also skipped mode 2's clip; the clip is kept here.
         a_bar.lerp_(raw, 0.9)
         return None
-    a_bar.lerp_(_layer_sums(raw, sizes).div_(a_bar.new_tensor(sizes)), 0.9)
+    a_bar.lerp_(_layer_sums(columns(raw)).div_(sizes_row), 0.9)
     return a_bar
 
 
@@ -400,11 +413,11 @@ def _affine(x: Tensor, a: Hyper, b: Hyper, out: Tensor) -> Tensor:
     return torch.mul(x, per_run(b, x), out=out).add_(per_run(a, x))
 
 
-def _layer_sums(x: Tensor, sizes: list[int]) -> Tensor:
-    """Each layer's sum per run: [R, L]."""
-    if x.shape[0] == 1:
-        return torch.stack([part.sum() for part in x[0].split_with_sizes(sizes)]).view(1, -1)
-    return torch.stack([part.sum(1) for part in x.split_with_sizes(sizes, dim=1)], dim=1)
+def _layer_sums(columns: list[Tensor]) -> Tensor:
+    """Each layer's sum per run, [R, L], from the layers' columns."""
+    if columns[0].shape[0] == 1:
+        return torch.stack([column.sum() for column in columns]).view(1, -1)
+    return torch.stack([column.sum(1) for column in columns], dim=1)
 
 
 def _layer_norms(x: Tensor, sizes: list[int]) -> Tensor:

@@ -471,6 +471,20 @@ def test_runs_axis_batched_equals_separate(options: dict) -> None:
             torch.testing.assert_close(whole[r : r + 1], single, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("num_lrc", range(5))
+def test_the_workspace_holds_the_same_buffers_from_the_third_step_on(num_lrc: int) -> None:
+    """The temporaries and views a caller keeps between steps are made in the first two steps (g and D alternate
+    between two buffers), then reused: nothing accumulates over a long run."""
+    params = [torch.randn(1, 3, 4, dtype=torch.float64), torch.randn(1, 5, dtype=torch.float64)]
+    state, workspace = autosgm_state(params, num_lrc=num_lrc), {}
+    entries = []
+    for t in range(1, 7):
+        autosgm(params, [torch.randn_like(p) for p in params], state, t, lr=0.01, beta=0.9, gamma=0.5,
+                num_lrc=num_lrc, workspace=workspace)
+        entries.append(set(map(id, [*workspace.values(), state["delta"]])))
+    assert entries[2] == entries[3] == entries[4] == entries[5]
+
+
 def test_the_parameter_is_the_state() -> None:
     """No private master copy (spec §5 item 6): edits between steps are seen, and no entry is nudged by eps."""
     w = torch.tensor([0.0, 1.0], dtype=torch.float64, requires_grad=True)
