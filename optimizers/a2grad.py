@@ -102,7 +102,7 @@ def a2grad(
     torch._foreach_lerp_(avg_grads, grads, shared.mean_weight)
     deltas = torch._foreach_sub(grads, avg_grads)
     # Deviation (both libraries): tensor granularity keeps one h per tensor, from s = ||delta||^2 over the tensor.
-    roots = list(run_norms(deltas).unbind(0)) if granularity == "tensor" else deltas  # s = roots^2
+    roots = run_norms(deltas) if granularity == "tensor" else deltas  # s = roots^2
     if variant == "inc":
         torch._foreach_mul_(v_ks, shared.decay)
     if exp:

@@ -58,12 +58,13 @@ def run_norm(tensor: Tensor) -> Tensor:
     return torch.linalg.vector_norm(run_rows(tensor), dim=1)
 
 
-def run_norms(tensors: list[Tensor]) -> Tensor:
-    """||t[r]|| for every tensor t and run r: shape [T, R], one foreach reduction over the per-run slices."""
-    if tensors[0].shape[0] == 1:  # one run: each tensor is its own slice (saves an unbind per tensor)
-        return torch.stack(torch._foreach_norm(tensors)).view(len(tensors), 1)
+def run_norms(tensors: list[Tensor]) -> list[Tensor]:
+    """||t[r]|| for every tensor t: one [R] tensor per tensor (0-d for one run, which broadcasts as [1] does), from
+    one foreach reduction over the per-run slices."""
+    if tensors[0].shape[0] == 1:  # one run: each tensor is its own slice (no unbind, no stack)
+        return list(torch._foreach_norm(tensors))
     slices = [run_slice for tensor in tensors for run_slice in tensor.unbind(0)]
-    return torch.stack(torch._foreach_norm(slices)).view(len(tensors), -1)
+    return list(torch.stack(torch._foreach_norm(slices)).view(len(tensors), -1).unbind(0))
 
 
 def run_gram(a: Tensor, b: Tensor, *, runs: int) -> list[tuple[float, float, float]]:
