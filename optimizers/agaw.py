@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from optimizers.runs import Hyper, run_gram, run_values
+from optimizers.runs import Hyper, run_grams, run_values
 from optimizers.validation import check_number
 from optimizers.wrapper import OptimizerWrapper
 
@@ -50,12 +50,8 @@ def agaw_warmup(
     runs = len(lr)
     if previous is None or [p.shape for p in previous] != [g.shape for g in grads]:
         return lr, [math.nan] * runs, [grad.clone() for grad in grads]
-    dot, square, previous_square = [0.0] * runs, [0.0] * runs, [0.0] * runs
-    for grad, before in zip(grads, previous, strict=True):
-        for r, (product, grad_square, before_square) in enumerate(run_gram(grad, before, runs=runs)):
-            dot[r] += product
-            square[r] += grad_square
-            previous_square[r] += before_square
+    grams = run_grams(grads, previous, runs=runs)  # per tensor and run: <g_t, g_{t-1}>, ||g_t||^2, ||g_{t-1}||^2
+    dot, square, previous_square = ([sum(gram[r][i] for gram in grams) for r in range(runs)] for i in range(3))
     torch._foreach_copy_(previous, grads)
     hyper = zip(lr, *(run_values(h, runs) for h in (initial_lr, target_lr, warmup_steps, gamma)), strict=True)
     lrs, cosines = [], []

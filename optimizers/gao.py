@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from optimizers.runs import Hyper, foreach_scale_, per_run, run_gram
+from optimizers.runs import Hyper, foreach_arg, foreach_scale_, run_grams
 from optimizers.validation import check_probability
 from optimizers.wrapper import OptimizerWrapper
 
@@ -31,17 +31,12 @@ def gao_gate(grads: list[Tensor], emas: list[Tensor], *, beta: Hyper) -> list[li
         s = clamp(<g, m> / (max(||g||, eps) max(||m||, eps)), 0, 1)
         g <- s g                                     (in p.grad: the caller sees the gated gradient)
 
-    One score per tensor and run; ``beta`` is a number or a per-run [R] tensor. Tensor by tensor, the EMA update
-    and the three products follow each other while g and m are in cache.
+    One score per tensor and run; ``beta`` is a number or a per-run [R] tensor.
     """
-    weight, runs = 1 - beta, 1 if emas[0].dim() == 1 else emas[0].shape[0]
-    scores = []
-    for g, m in zip(grads, emas, strict=True):
-        m.lerp_(g, per_run(weight, m))
-        scores.append([  # s, inlined: a function call costs microseconds in the middle of a step
-            min(max(dot / (max(math.sqrt(gg), COSINE_EPS) * max(math.sqrt(mm), COSINE_EPS)), 0.0), 1.0)
-            for dot, gg, mm in run_gram(g, m, runs=runs)
-        ])
+    torch._foreach_lerp_(emas, grads, foreach_arg(1 - beta, emas))
+    grams = run_grams(grads, emas, runs=1 if emas[0].dim() == 1 else emas[0].shape[0])
+    scores = [[min(max(dot / (max(math.sqrt(gg), COSINE_EPS) * max(math.sqrt(mm), COSINE_EPS)), 0.0), 1.0)
+               for dot, gg, mm in gram] for gram in grams]
     foreach_scale_(grads, scores)
     return scores
 

@@ -67,22 +67,28 @@ def run_norms(tensors: list[Tensor]) -> list[Tensor]:
     return list(torch.stack(torch._foreach_norm(slices)).view(len(tensors), -1).unbind(0))
 
 
-def run_gram(a: Tensor, b: Tensor, *, runs: int) -> list[tuple[float, float, float]]:
-    """(<a[r], b[r]>, ||a[r]||^2, ||b[r]||^2) for each of ``runs`` runs, as Python floats on the host.
+def run_grams(a: list[Tensor], b: list[Tensor], *, runs: int) -> list[list[tuple[float, float, float]]]:
+    """(<a_i[r], b_i[r]>, ||a_i[r]||^2, ||b_i[r]||^2) for each tensor pair i and run r, as Python floats: [T][R].
 
-    ``a`` and ``b`` are [R, ...], or, with one run, of any shapes with as many elements (without the runs axis;
+    ``a_i`` and ``b_i`` are [R, ...], or, with one run, of any shapes with as many elements (without the runs axis;
     flat ones need no view).
 
     What a cosine of a and b needs, for the per-run rule that follows: a few operations on a handful of numbers,
     which plain Python runs faster than torch or numpy (their every call costs microseconds of dispatch, more with
-    its code cold in the middle of a training step). Three BLAS products taken one after the other, so the second
-    and third read a and b from cache. One run on the CPU: ``flatten`` (the cheapest 1-d view), ``dot`` and
-    ``item`` each; otherwise batched products, stacked and copied once (on a GPU, one synchronisation).
+    its code cold in the middle of a training step; so does every Python call, hence one loop here). Three BLAS
+    products per pair taken one after the other, so the second and third read a and b from cache. One run on the
+    CPU: ``dot`` and ``item`` each (after ``flatten``, the cheapest 1-d view, where needed); otherwise batched
+    products, stacked and copied once per pair (on a GPU, one synchronisation each).
     """
-    if runs == 1 and a.is_cpu:
-        a, b = torch.flatten(a), torch.flatten(b)
-        return [(torch.dot(a, b).item(), torch.dot(a, a).item(), torch.dot(b, b).item())]
-    return list(zip(*torch.stack([run_dot(a, b), run_dot(a, a), run_dot(b, b)]).tolist(), strict=True))
+    grams = []
+    if runs == 1 and a[0].is_cpu:
+        for x, y in zip(a, b, strict=True):
+            x, y = (x if x.dim() == 1 else torch.flatten(x)), (y if y.dim() == 1 else torch.flatten(y))
+            grams.append([(torch.dot(x, y).item(), torch.dot(x, x).item(), torch.dot(y, y).item())])
+        return grams
+    for x, y in zip(a, b, strict=True):
+        grams.append(list(zip(*torch.stack([run_dot(x, y), run_dot(x, x), run_dot(y, y)]).tolist(), strict=True)))
+    return grams
 
 
 def run_values(value: Hyper, runs: int) -> list[float]:
