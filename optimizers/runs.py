@@ -3,9 +3,9 @@
 Each optimizer's maths is one function over lists of tensors shaped ``[R, *param_shape]``; hyperparameters are
 either one number for every run or a tensor of shape ``[R]`` (one value per run). Every norm, dot product and mean
 is reduced per run, so R runs in one call equal R separate calls. An optimizer class is the case R = 1: it passes
-``with_runs_axis(tensors)``, views that write through to the parameters and state, or keeps its state with the
-runs axis. Where a function says so, R = 1 gradients may also come without it: read or scaled as a whole, they
-need no view (which costs microseconds per tensor and step); R is then known from the state or the lr.
+``with_runs_axis(tensors)``, views that write through to the parameters and state. Where a function says so, R = 1
+tensors may also come without the runs axis (``p.grad`` as it is, a flat state): in the middle of a training step
+a view costs microseconds per tensor, as much as a small kernel; R is then given, or read from the state.
 """
 
 from __future__ import annotations

@@ -164,6 +164,23 @@ def test_gao_gates_gradient_in_place(base: str) -> None:
         assert torch.equal(point.detach(), before)  # plain SGD with a zero gradient does not move
 
 
+def test_gao_gates_a_non_contiguous_gradient_too() -> None:
+    """A transposed gradient (not contiguous) is gated as a contiguous one: p.grad holds s g afterwards."""
+    weights = [torch.zeros(3, 2, dtype=torch.float64, requires_grad=True) for _ in range(2)]
+    optimizers = [GAO(SGD([w], lr=0.1), beta=0.5) for w in weights]
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(4):
+        grad = torch.randn(2, 3, generator=generator, dtype=torch.float64)
+        weights[0].grad, weights[1].grad = grad.t(), grad.t().contiguous()
+        assert not weights[0].grad.is_contiguous()
+        for optimizer in optimizers:
+            optimizer.step()
+        torch.testing.assert_close(weights[0].grad, weights[1].grad, rtol=0, atol=0)
+        assert optimizers[0].stats == optimizers[1].stats
+    torch.testing.assert_close(weights[0], weights[1], rtol=0, atol=0)
+    assert optimizers[0].stats["score_min"] < 1.0
+
+
 def test_gao_around_sgd_is_sgd_with_scaled_gradient() -> None:
     model_a, x, y = _mlp_with_data(1)
     model_b, _, _ = _mlp_with_data(1)
