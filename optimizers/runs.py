@@ -81,13 +81,15 @@ def run_grams(a: list[Tensor], b: list[Tensor], *, runs: int) -> list[list[tuple
     products, stacked and copied once per pair (on a GPU, one synchronisation each).
     """
     grams = []
-    if runs == 1 and a[0].is_cpu:
-        for x, y in zip(a, b, strict=True):
-            x, y = (x if x.dim() == 1 else torch.flatten(x)), (y if y.dim() == 1 else torch.flatten(y))
-            grams.append([(torch.dot(x, y).item(), torch.dot(x, x).item(), torch.dot(y, y).item())])
-        return grams
     for x, y in zip(a, b, strict=True):
-        grams.append(list(zip(*torch.stack([run_dot(x, y), run_dot(x, x), run_dot(y, y)]).tolist(), strict=True)))
+        if runs > 1:
+            grams.append(list(zip(*torch.stack([run_dot(x, y), run_dot(x, x), run_dot(y, y)]).tolist(), strict=True)))
+            continue
+        x, y = (x if x.dim() == 1 else torch.flatten(x)), (y if y.dim() == 1 else torch.flatten(y))
+        if x.is_cpu:
+            grams.append([(torch.dot(x, y).item(), torch.dot(x, x).item(), torch.dot(y, y).item())])
+        else:
+            grams.append([tuple(torch.stack([torch.dot(x, y), torch.dot(x, x), torch.dot(y, y)]).tolist())])
     return grams
 
 
