@@ -37,7 +37,9 @@ def state_layout(aoptlr: bool, num_lrc: int, per_layer: bool) -> dict[str, bool]
             layout["a_bar"] = not per_layer  # abar: the 0.1-smoother's output, the numerator a_t
     layout["delta"] = True  # D: the last change is w_t - w_{t-1} = delta_scale D (the secant's memory)
     layout["delta_scale"] = False  # that scale, shared by the layers stepped together
-    layout["grad_dot_delta"] = False  # <g_{t-1}, D> over the layers stepped together (NaN: unknown)
+    # <g_t, D> over the layers stepped together, for the next secant (NaN: unknown); with a workspace, which keeps
+    # g_t instead, written only when the state is saved (``settle_grad_dot``)
+    layout["grad_dot_delta"] = False
     return layout
 
 
@@ -132,12 +134,15 @@ def autosgm(
     (spec §4) splits the filter into a feed-through and an EMA of the past, q_t = eta_in (g_t + k m_{t-1}),
     k = (beta - gamma) / (1 - beta), m_t = beta m_{t-1} + (1 - beta) g_t (state ``filter``): one lerp, no stored
     gradient. With c = 1 / sqrt(k_t) a number, u = c d and r = 1 / u, the change is w_{t+1} - w_t = coef D with
-    D = (g_t + k m_{t-1}) r built in ``state["delta"]`` and coef = -s F_t kappa_t eta_in c / (1 - gamma) the update's
-    scalar; a_t joins coef (a_t = mu), r (numerators 2-4, known before D) or D (numerator 1, which reads v). The
-    telemetry reads D, g and u once more: two dot products, a norm and two sums.
+    D = (g_t + k m_{t-1}) r and coef = -s F_t kappa_t eta_in c / (1 - gamma) the update's scalar; a_t joins coef
+    (a_t = mu), r (numerators 2-4, known before D) or D (numerator 1, which reads v). The telemetry sums u and the
+    rate (two sums); the secant is left to ``secant_terms``, which reads g_t, D_{t-1} and g_{t-1} when asked.
+    ``state["delta"]`` holds D_{t-1} on entry and D_t on return, in another tensor: D_t is built in the buffer of
+    D_{t-2}, and g_t in that of g_{t-2}, so that the last step's stay for the secant (the caller's views into the
+    state must follow ``state["delta"]``). Without a workspace the state keeps <g_t, D_t> instead of g_t.
     Temporaries [R, N] come from ``workspace`` (kept by the caller between steps) when given: a fresh buffer this
-    size would page-fault on every step. The workspace also keeps the per-layer views of the buffers that meet the
-    layers (g, w and D): made once, they save a view per layer and step.
+    size would page-fault on every step. The workspace also keeps the views of its buffers per layer: made once,
+    they save a view per layer and step.
     """
     lr, beta, gamma, eta, beta_a, beta_n, eps, weight_decay, cf, window = (
         v.to(torch.float64) if isinstance(v, Tensor) else v  # per-run scalars in double precision, like numbers
