@@ -217,9 +217,7 @@ class AutoSGM(Optimizer):
         buffer = pack.buffers["delta"]
         cached = pack.delta_views.get(id(buffer))
         if cached is None or cached[0] is not buffer:  # the entry holds its buffer: no other tensor takes its id
-            parts = buffer[0].split([state["delta"].numel() for state in states])
-            cached = pack.delta_views[id(buffer)] = (
-                buffer, [part.view(state["delta"].shape) for part, state in zip(parts, states, strict=True)])
+            cached = pack.delta_views[id(buffer)] = (buffer, _member_views(buffer, states, "delta"))
         for state, view in zip(states, cached[1], strict=True):
             state["delta"] = view
         pack.views["delta"] = cached[1]
@@ -243,13 +241,18 @@ class AutoSGM(Optimizer):
         for name in layout:
             parts = [state[name].reshape(1, -1) for state in states]
             buffers[name] = torch.cat(parts, dim=1)
-            views[name] = [v.view(s[name].shape) for v, s in zip(buffers[name][0].split([x.shape[1] for x in parts]),
-                                                                 states, strict=True)]
+            views[name] = _member_views(buffers[name], states, name)
             for state, view in zip(states, views[name], strict=True):
                 state[name] = view
         for state in states:
             state["call_layers"] = len(states)  # how many tensors stepped together with this one (the secant's scope)
         return _Pack(buffers, views, {}, {})
+
+
+def _member_views(buffer: Tensor, states: tuple[dict[str, Any], ...], name: str) -> list[Tensor]:
+    """A packed [1, n] buffer split into the members' ``name`` entries, each viewed with that entry's shape."""
+    parts = buffer[0].split([state[name].numel() for state in states])
+    return [part.view(state[name].shape) for part, state in zip(parts, states, strict=True)]
 
 
 class _Pack(NamedTuple):
