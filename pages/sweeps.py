@@ -24,7 +24,7 @@ from engine.spec import MNIST1D
 from engine.studies import Mode, SweepSpec
 from engine.surfaces import SURFACES
 from optimizers.registry import REGISTRY
-from ui.components import UrlState, download_buttons, escape_markdown, figure_with_caption
+from ui.components import UrlState, download_buttons, escape_markdown, figure_with_caption, stop_polling
 
 POLL_SECONDS = 1.5
 DEFAULT_OPTIMIZERS = ("adam", "sgd")
@@ -216,6 +216,8 @@ def sweep_view(name: str, storage_url: str, workers: int, live: bool) -> None:
         return
     state = sweep_jobs.sweep_state(name)
     running = state is not None and state.running
+    if live and not running:
+        stop_polling()  # the buttons follow the sweep's end
     by_mode = studies.studies(spec, storage)
     rows = studies.progress(spec, storage)
     budget = spec.trials * len(rows)
@@ -265,8 +267,6 @@ def sweep_view(name: str, storage_url: str, workers: int, live: bool) -> None:
     download_buttons([("trials (CSV)", lambda: trials_csv(studies.trials_table(spec, storage)), f"{name}_trials.csv"),
                       ("spec and best configurations (JSON)", lambda: sweep_json(spec, studies.progress(spec, storage)),
                        f"{name}_sweep.json")])
-    if live and not running:
-        st.rerun()  # the whole page: the fragment stops polling, the buttons follow the job's end
 
 
 # --- the claims -------------------------------------------------------------------------------------------------------
@@ -274,6 +274,8 @@ def sweep_view(name: str, storage_url: str, workers: int, live: bool) -> None:
 
 def claim_view(key: str, claim: claims.Claim, live: bool) -> None:
     """Run (quick or full) and stop buttons, the job's status and the last saved result of claim ``key``."""
+    if live and not (sweep_jobs.reproduction_running(key, True) or sweep_jobs.reproduction_running(key, False)):
+        stop_polling()
     quick = st.session_state.setdefault(f"sweeps.claim.{key}.budget", "quick") == "quick"
     left, middle, right = st.columns([2, 1, 2], vertical_alignment="bottom")
     left.radio("budget", ("quick", "full"), key=f"sweeps.claim.{key}.budget", horizontal=True,
@@ -313,8 +315,6 @@ def claim_view(key: str, claim: claims.Claim, live: bool) -> None:
                      width="stretch", column_config={"difference": st.column_config.NumberColumn(format="%+.4f"),
                                                      "Welch p": st.column_config.NumberColumn(format="%.3g")})
         figure_with_caption(claims_figure(shown, result), CAPTIONS["claims"], key=f"sweeps.claim.{key}.figure")
-    if live and not (sweep_jobs.reproduction_running(key, True) or sweep_jobs.reproduction_running(key, False)):
-        st.rerun()  # the whole page: this claim's fragment stops polling
 
 
 # --- inputs -------------------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from engine.jobs import Busy, JobStatus, UnknownJob, get_manager
 from engine.runner import RunResult, steps_per_epoch
 from engine.spec import MNIST1D, ComparisonSpec, OptimizerChoice, default_log_every
 from engine.stats import mean_ci
-from ui.components import UrlState, escape_markdown, figure_with_caption, optimizer_controls
+from ui.components import UrlState, escape_markdown, figure_with_caption, optimizer_controls, stop_polling
 
 # One per slot: Adam and AGAW (an Adam warmup) tuned to about the same learning rate, then two baselines.
 # (A comment, not a docstring: Streamlit's magic would print a bare string on the page.)
@@ -163,6 +163,8 @@ def job_view(job_id: str, live: bool) -> None:
     if isinstance(status, str):
         st.warning(status, icon=":material/link_off:")
         return
+    if live and status.done:
+        stop_polling()  # the buttons and the past runs follow the job's end
     progress = status.progress
     fraction = 1.0 if status.state == "finished" else (progress.fraction if progress else 0.0)
     ended = f"{len(status.results)} of {status.runs_total} runs ended"
@@ -199,8 +201,6 @@ def job_view(job_id: str, live: bool) -> None:
         figures(drawn, "job")
     elif not status.done:
         st.info("The curves appear here as soon as the first steps are logged.", icon=":material/hourglass_top:")
-    if live and status.done:
-        st.rerun()  # the whole page: the buttons and the past runs follow the job's end
 
 
 def _delete(run_ids: list[str]) -> None:

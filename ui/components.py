@@ -3,7 +3,7 @@ figures and downloads, and the way out of Streamlit's legacy ``pages/`` mode on 
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import streamlit as st
 from plotly.graph_objects import Figure
@@ -34,6 +34,17 @@ def leave_legacy_navigation() -> None:
 
 
 leave_legacy_navigation()
+
+
+def stop_polling() -> NoReturn:
+    """Rerun the whole page from inside a polling fragment whose job has ended, so that the fragment stops polling.
+
+    Call it before the fragment draws anything. When a fragment run draws and then reruns the whole page, the
+    frontend of Streamlit 1.67 (pinned) sometimes drops the element right after the fragment, or keeps the fragment's
+    old elements beside the new ones: its stale-node cleanup races the full rerun (cf. streamlit/streamlit#16708).
+    tests/e2e/test_sweeps.py reads the heading after the Sweeps page's fragment.
+    """
+    st.rerun()
 
 
 def _number(value: float) -> str:
