@@ -267,7 +267,7 @@ def autosgm(
 def settle_grad_dot(state: dict[str, Tensor], workspace: dict[str, Any]) -> None:
     """<g_t, D_t> into ``state["grad_dot_delta"]`` from the gradient the workspace kept: what a saved state needs
     for the next secant (while stepping, the workspace keeps g_t instead)."""
-    if "g" in workspace and workspace["g"] is not None:
+    if workspace.get("g") is not None:
         state["grad_dot_delta"].copy_(run_dot(workspace["g"], state["delta"]).view(-1, 1))
 
 

@@ -19,11 +19,11 @@ COSINE_EPS = 1e-8
 """Each norm in the cosine is clamped to at least this (``torch.nn.functional.cosine_similarity``, spec §3.1)."""
 
 
-def gao_gate(grads: list[Tensor], emas: list[Tensor], *, beta: Hyper) -> list[list[float]]:
+def gao_gate(grads: list[Tensor], emas: list[Tensor], *, beta: Hyper, runs: int | None = None) -> list[list[float]]:
     """Update the EMAs and gate the gradients in place for R runs; returns scores ``[T][R]``.
 
-    Tensors are [R, ...]; with one run they may also be flat, [n] (the class passes flat views of p.grad and keeps
-    its state flat: fewer views per tensor and step, which cost microseconds each).
+    Tensors are [R, ...], R read from the EMAs' leading axis; or, with ``runs=1``, flat [n] without it (the class
+    passes flat views of p.grad and keeps its state flat: fewer views per tensor and step, each costs microseconds).
 
     For each tensor g with EMA m, in this order (the write-up's, spec §3.1):
 
@@ -34,7 +34,7 @@ def gao_gate(grads: list[Tensor], emas: list[Tensor], *, beta: Hyper) -> list[li
     One score per tensor and run; ``beta`` is a number or a per-run [R] tensor.
     """
     torch._foreach_lerp_(emas, grads, foreach_arg(1 - beta, emas))
-    grams = run_grams(grads, emas, runs=1 if emas[0].dim() == 1 else emas[0].shape[0])
+    grams = run_grams(grads, emas, runs=emas[0].shape[0] if runs is None else runs)
     scores = [[min(max(dot / (max(math.sqrt(gg), COSINE_EPS) * max(math.sqrt(mm), COSINE_EPS)), 0.0), 1.0)
                for dot, gg, mm in gram] for gram in grams]
     foreach_scale_(grads, scores)
@@ -74,7 +74,7 @@ class GAO(OptimizerWrapper):
                 p.grad = p.grad.contiguous()
             grads.append(torch.flatten(p.grad))
             emas.append(state["m"])
-        scores = [row[0] for row in gao_gate(grads, emas, beta=self.beta)]
+        scores = [row[0] for row in gao_gate(grads, emas, beta=self.beta, runs=1)]
         self.stats = {"score_mean": sum(scores) / len(scores), "score_min": min(scores)}
 
     def _extra_state(self) -> dict[str, float]:

@@ -86,10 +86,9 @@ def run_grams(a: list[Tensor], b: list[Tensor], *, runs: int) -> list[list[tuple
             grams.append(list(zip(*torch.stack([run_dot(x, y), run_dot(x, x), run_dot(y, y)]).tolist(), strict=True)))
             continue
         x, y = (x if x.dim() == 1 else torch.flatten(x)), (y if y.dim() == 1 else torch.flatten(y))
-        if x.is_cpu:
-            grams.append([(torch.dot(x, y).item(), torch.dot(x, x).item(), torch.dot(y, y).item())])
-        else:
-            grams.append([tuple(torch.stack([torch.dot(x, y), torch.dot(x, x), torch.dot(y, y)]).tolist())])
+        dots = (torch.dot(x, y), torch.dot(x, x), torch.dot(y, y))
+        grams.append([(dots[0].item(), dots[1].item(), dots[2].item()) if x.is_cpu else
+                      tuple(torch.stack(dots).tolist())])
     return grams
 
 
@@ -101,9 +100,9 @@ def run_values(value: Hyper, runs: int) -> list[float]:
 def foreach_scale_(tensors: list[Tensor], factors: list[list[float]]) -> None:
     """tensors_i[r] *= factors[i][r] in place, for T tensors shaped [R, ...] and factors ``[T][R]`` (floats).
 
-    With one run the tensors may come without the runs axis.
-    With one run the factors go to ``_foreach_mul_`` as plain numbers (the ScalarList kernel); with several, as
-    per-run tensors (in the tensors' dtype) that broadcast over each run's slice.
+    With one run the tensors may come without the runs axis, and the factors go to ``_foreach_mul_`` as plain
+    numbers (the ScalarList kernel); with several, as per-run tensors (in the tensors' dtype) that broadcast over
+    each run's slice.
     """
     if len(factors[0]) == 1:
         torch._foreach_mul_(tensors, [row[0] for row in factors])

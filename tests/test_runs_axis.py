@@ -87,3 +87,12 @@ def test_gao_gate_batched_equals_separate() -> None:
             np.testing.assert_allclose([row[r] for row in scores], [row[0] for row in scores_r], rtol=1e-12, atol=1e-12)
         _assert_runs_equal(grads, grads_alone)
     _assert_runs_equal(emas, emas_alone)
+
+
+def test_gao_gate_reads_the_runs_from_the_leading_axis_even_of_scalar_parameters() -> None:
+    """A 0-d parameter's R runs are a 1-d [R] tensor: still R runs, not one flat run."""
+    beta = torch.tensor([0.9, 0.5, 0.0], dtype=torch.float64)
+    emas = [torch.tensor([0.5, 2.0, 0.5], dtype=torch.float64), torch.zeros(R, 2, dtype=torch.float64)]
+    grads = [torch.tensor([1.0, -1.0, 2.0], dtype=torch.float64), torch.ones(R, 2, dtype=torch.float64)]
+    scores = gao_gate(grads, emas, beta=beta)
+    assert scores[0] == [1.0, 0.0, 1.0]  # run 1: m = 0.5 * 2 + 0.5 * (-1) = 0.5 still opposes g = -1
