@@ -1,6 +1,6 @@
 """Time the engine's runs against bare hand-written PyTorch loops doing the same work, as ratios.
 
-(1) MNIST-1D: the seed MLP trained with Adam through ``engine.runner.run`` with full telemetry (every measure,
+(1) MNIST-1D: the seed MLP trained with Adam through ``engine.runs.runner.run`` with full telemetry (every measure,
 per-layer gradient norms and the optimizer's stats on each logged step, the per-epoch evaluation) against a bare loop
 with the same initial weights, optimizer, batches and steps, and the same per-epoch evaluation of the three splits,
 logging every step and every 10 steps. Target: at most 1.15x. A logged step costs a few passes over the 144k
@@ -30,13 +30,13 @@ from collections.abc import Callable
 import torch
 from torch.nn import functional
 
-from engine import mnist1d
-from engine.device import configure_threads
-from engine.mnist1d import load_mnist1d
-from engine.models import mlp
-from engine.runner import batch_order, run, run_comparison
-from engine.spec import MNIST1D, ComparisonSpec, OptimizerChoice, RunSpec, default_log_every
-from engine.surfaces import get_surface
+from engine.runs import ComparisonSpec, OptimizerChoice, RunSpec, run, run_comparison
+from engine.runs.device import configure_threads
+from engine.tasks import MNIST1D, get_task, mnist1d
+from engine.tasks.mnist1d import load_mnist1d
+from engine.tasks.mnist1d_task import batch_order
+from engine.tasks.models import mlp
+from engine.tasks.surfaces import get_surface
 
 SEED = 0
 ROSENBROCK_OPTIMIZERS = ("sgd:lr=0.001", "momentum:lr=0.0001", "nesterov:lr=0.0001", "adam:lr=0.01",
@@ -153,7 +153,7 @@ def main() -> None:
                        log_every=log_every, device="cpu")
         engine_s, bare_s, ratio = interleaved(lambda spec=spec: mnist_engine(spec), lambda spec=spec: mnist_bare(spec),
                                               args.rounds)
-        default = " (the MNIST-1D default)" if log_every == default_log_every(MNIST1D) else ""
+        default = " (the MNIST-1D default)" if log_every == get_task(MNIST1D).default_log_every else ""
         print(f"    engine, full telemetry every {log_every:2d} steps{default} {engine_s * 1e3:7.1f} ms "
               f"({engine_s / steps * 1e3:.2f} ms/step)  bare loop {bare_s * 1e3:7.1f} ms  "
               f"ratio {ratio:5.3f}x {verdict(ratio, 1.15)}")

@@ -22,7 +22,7 @@ _BLOCK = 256  # steps per cached block of ``window_at``
 class WindowConfig(NamedTuple):
     """``rc_cfg``: which window, its length and its unit (the reference's tuple order, spec §2.6).
 
-    rcm: shape 0-6 (``SHAPES``; 0 = no window, F = 1). inseq: 0 uniform phases, 1 Kronecker phases.
+    rcm: shape 0-6 (``SHAPES``; 0 = no window, F = 1). inseq: 0 uniform phases, 1 Kronecker phases (sorted samples).
     x: minimum fraction, F runs from 1 down to x. n: shape parameter (order, base or steepness).
     m: 1 half (anneal only), 0 full (rise from x to 1 at mid-window, then fall). tau: length in epochs.
     spe: steps (iterations) per epoch. cfact: unit, 0 epoch, 1 iteration, 2 one epoch (restart every epoch),
@@ -74,9 +74,10 @@ def window(t: ArrayLike, config: WindowConfig) -> NDArray[np.float64]:
     """F_t for steps ``t`` = 1, 2, ... (any array shape): the window of ``config`` (spec §2.6, F12).
 
     The clock is the local index u = (c - 1) mod L of the step (c = t) or, in epoch units (cfact 0), of the epoch
-    (c = 1 + (t - 1) // spe), so windows restart every L units. The phase f = u / L (inseq 0), or the u-th smallest
-    of the Kronecker points {k phi mod 1 : k < L}, phi = (sqrt 5 - 1) / 2 (inseq 1), is folded to |2 f - 1| in full
-    mode (m = 0). Flat top: F = 1 while f < e, else f <- (f - e) / (1 - e). Then F = x + (1 - x) S(f) with
+    (c = 1 + (t - 1) // spe), so windows restart every L units. Uniform phases (inseq 0): f = u / L, folded to
+    |2 f - 1| in full mode (m = 0); flat top: F = 1 while f < e, else f <- (f - e) / (1 - e); then F = x + (1 - x) S(f).
+    Kronecker phases (inseq 1): F_u is the u-th value of ``kronecker_window``, the same x + (1 - x) S sampled at
+    {k phi}, phi = (sqrt 5 - 1) / 2, sorted. The shapes S:
 
         1 cosine          S = cos(pi f / 2)^n            (n = 2: cosine annealing (1 + cos pi f) / 2)
         2 polynomial      S = (1 - f)^n                  (n = 1: linear)
@@ -85,12 +86,13 @@ def window(t: ArrayLike, config: WindowConfig) -> NDArray[np.float64]:
         5 logistic        S = (s(f) - s(1)) / (s(0) - s(1)),  s(f) = 1 / (1 + 2^(2 n (f - 1/2)))
         6 logistic_late   as 5 with s(f) = 1 / (1 + 2^(2 n (f - 7/8)))
 
-    and S_M = (M - i + S(M f - i + 1)) / M, i = max(1, ceil(M f)), a staircase of M = cfact >= 3 sub-shapes
+    and the staircase S_M = (M - i + S(M f - i + 1)) / M, i = max(1, ceil(M f)), of M = cfact >= 3 sub-shapes
     (rcm 5 sums M sigmoids instead, rcm 2 ignores M). Every shape runs from S(0) = 1 to S(1) = 0, so x <= F <= 1.
 
     Fixes to the reference (spec §5): the epoch counter advances every ``spe`` steps, not every ``tau`` (item 1);
     in epoch units F comes from the epoch index alone, so no call in a window's last epoch can overshoot f = 1 and
-    make F negative (item 2); rcm 6 is normalised by its own endpoints, so it runs from 1 to x (item 3).
+    make F negative (item 2); rcm 6 is normalised by its own endpoints, so it runs from 1 to x (item 3); with
+    Kronecker phases every shape takes N samples, rcm 2 included (item 8, ``kronecker_window``).
     """
     t = np.asarray(t, dtype=np.float64)
     if config.rcm == 0:
@@ -98,7 +100,9 @@ def window(t: ArrayLike, config: WindowConfig) -> NDArray[np.float64]:
     length = config.length
     clock = (t - 1) // config.spe if config.cfact == 0 else t - 1  # fix (items 1 and 2): the epoch index, by spe
     u = np.mod(clock, length)
-    f = _kronecker_phases(length)[u.astype(np.int64)] if config.inseq else u / length
+    if config.inseq:
+        return kronecker_window(config)[u.astype(np.int64)]
+    f = u / length
     if config.m == 0:
         f = np.abs(2 * f - 1)
     flat = f < config.e
@@ -159,13 +163,27 @@ def _normalised(curve, f: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 @lru_cache(maxsize=8)
-def _kronecker_phases(length: int) -> NDArray[np.float64]:
-    """The points {k phi mod 1 : k = 0..length-1} in increasing order (inseq 1; a low-discrepancy grid).
+def kronecker_window(config: WindowConfig) -> NDArray[np.float64]:
+    """F over one window of Kronecker phases (inseq 1, spec §2.6): its L values in the order they are used.
 
-    Consuming them in this order from a decreasing S is the reference's "sort the samples, then take them from the
-    largest down"; flat-top points (f < e) come first, and full mode mirrors them through the same fold as uniform
-    phases. Cached per length: a window evaluates its L phases once (L floats).
+    The falling part has h values, h = L in half mode (m = 1) and h = ceil(L / 2) in full mode (m = 0): first the
+    flat-top ones, as many as the phases u / h < e (u < h), the count uniform phases give in half mode; then the
+    remaining N values x + (1 - x) S(f_k) at the Kronecker phases f_k = {k phi}, k = 0..N-1, phi = (sqrt 5 - 1) / 2,
+    sorted from the largest down. The samples are not rescaled by the flat top: N low-discrepancy points cover
+    [0, 1), as the N uniform phases (f - e) / (1 - e) do. Half mode: the window is the falling part, monotone from
+    1 towards x. Full mode: the falling part's mirror image comes first, less its first value when L is odd (that
+    value is then the middle one), so the window rises to 1 and falls back, symmetric: F_u = F_{L-1-u}.
+
+    Deviation (spec §5 item 8): the seed built L samples instead of N for rcm 2 (so its full window only rose);
+    every shape takes N here. Cached per configuration, read-only: one window is L floats.
     """
-    phases = np.sort(np.mod(np.arange(length, dtype=np.float64) * _GOLDEN, 1.0))
-    phases.flags.writeable = False
-    return phases
+    length = config.length
+    falling = length if config.m else length - length // 2
+    ones = int(np.count_nonzero(np.arange(falling) / falling < config.e))
+    phases = np.mod(np.arange(falling - ones, dtype=np.float64) * _GOLDEN, 1.0)
+    staircase = config.cfact if config.cfact >= 3 else 1
+    samples = np.sort(config.x + (1 - config.x) * _shape(phases, config.rcm, config.n, staircase))[::-1]
+    half = np.concatenate([np.ones(ones), samples])
+    values = half if config.m else np.concatenate([half[::-1][: length // 2], half])
+    values.flags.writeable = False
+    return values

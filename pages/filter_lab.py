@@ -7,12 +7,14 @@ import math
 import plotly.graph_objects as go
 import streamlit as st
 
-from engine.exports import config_json, frequency_csv, time_response_csv
-from engine.figures_theory import (
-    CAPTIONS,
+from engine.figures import (
     FILTER_PRESETS,
+    THEORY_CAPTIONS,
+    config_json,
     design_plane_figure,
+    frequency_csv,
     frequency_figure,
+    time_response_csv,
     time_response_figure,
     zplane_figure,
 )
@@ -79,10 +81,10 @@ for trace in figures["time_response"].data:  # the debias option picks which deb
     if trace.name in _DEBIAS_TRACE.values() and trace.name != _DEBIAS_TRACE.get(debias):
         trace.visible = "legendonly"
 
-figure_with_caption(figures["zplane"], CAPTIONS["zplane"], key="zplane")
-figure_with_caption(figures["frequency"], CAPTIONS["frequency"], key="frequency")
-figure_with_caption(figures["time_response"], CAPTIONS["time_response"], key="time_response")
-figure_with_caption(figures["design_plane"], CAPTIONS["design_plane"], key="design_plane")
+figure_with_caption(figures["zplane"], THEORY_CAPTIONS["zplane"], key="zplane")
+figure_with_caption(figures["frequency"], THEORY_CAPTIONS["frequency"], key="frequency")
+figure_with_caption(figures["time_response"], THEORY_CAPTIONS["time_response"], key="time_response")
+figure_with_caption(figures["design_plane"], THEORY_CAPTIONS["design_plane"], key="design_plane")
 
 st.subheader("Downloads", anchor=False)
 download_buttons([

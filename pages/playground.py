@@ -5,8 +5,8 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from engine.figures_run import (
-    CAPTIONS,
+from engine.figures import (
+    RUN_CAPTIONS,
     internals_figure,
     run_label,
     series_figure,
@@ -14,9 +14,8 @@ from engine.figures_run import (
     telemetry_csv,
     trajectory_figure,
 )
-from engine.runner import RunResult, run_comparison
-from engine.spec import ComparisonSpec, OptimizerChoice
-from engine.surfaces import EXPR_DOMAIN, EXPR_PREFIX, EXPR_START, SURFACES, Surface, get_surface
+from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, run_comparison
+from engine.tasks import EXPR_DOMAIN, EXPR_PREFIX, EXPR_START, SURFACES, Surface, get_surface
 from ui.components import UrlState, escape_markdown, figure_with_caption, optimizer_controls
 
 FORMULA = "formula"  # the surface option that shows a text field for a typed formula
@@ -125,12 +124,12 @@ scrub, toggle = st.columns([4, 1], vertical_alignment="bottom")
 step = scrub.slider("step", 1, max(last_step, 2), max(last_step, 2), key=f"playground.step.{last_step}",
                     help="Move every run's marker to where it was at this step.") if last_step > 1 else 1
 surface_3d = toggle.toggle("3-D surface", key="playground.3d", help="Draw the surface in 3-D (drag to rotate).")
-figure_with_caption(_trajectory(spec.to_json(), surface.key, step, surface_3d), CAPTIONS["trajectory"],
+figure_with_caption(_trajectory(spec.to_json(), surface.key, step, surface_3d), RUN_CAPTIONS["trajectory"],
                     key="trajectory")
 for key, log_y, title, y_title in SERIES:
-    figure_with_caption(series_figure(results, key, log_y=log_y, title=title, y_title=y_title), CAPTIONS[key],
+    figure_with_caption(series_figure(results, key, log_y=log_y, title=title, y_title=y_title), RUN_CAPTIONS[key],
                         key=key)
-figure_with_caption(internals_figure(results), CAPTIONS["internals"], key="internals")
+figure_with_caption(internals_figure(results), RUN_CAPTIONS["internals"], key="internals")
 
 left, right = st.columns(2)
 left.download_button("telemetry (CSV)", telemetry_csv(results), file_name="playground_telemetry.csv",

@@ -6,21 +6,23 @@ and the live stability margin of an AutoSGM run from the Playground or Train."""
 import plotly.graph_objects as go
 import streamlit as st
 
-from engine.exports import config_json, error_trajectory_csv, heatmap_csv
-from engine.figures_run import STABILITY_MARGIN, column, run_label, telemetry_csv
-from engine.figures_theory import (
-    CAPTIONS,
+from engine.figures import (
     FILTER_PRESETS,
+    STABILITY_MARGIN,
+    THEORY_CAPTIONS,
+    column,
+    config_json,
+    error_trajectory_csv,
     error_trajectory_figure,
+    heatmap_csv,
     margin_figure,
+    run_label,
     stability_map_beta_figure,
     stability_map_gamma_figure,
+    telemetry_csv,
 )
-from engine.playground_link import link_text, playground_comparison
-from engine.runner import RunResult, run_comparison
-from engine.simulate import simulate_quadratic
-from engine.store import list_runs, load
-from engine.theory import deadbeat, fastest_kappa, kappa_max, spectral_radius
+from engine.runs import RunResult, link_text, playground_comparison, run_comparison, store
+from engine.theory import deadbeat, fastest_kappa, kappa_max, simulate_quadratic, spectral_radius
 from ui.components import UrlState, download_buttons, escape_markdown, figure_with_caption
 
 DEFAULT = FILTER_PRESETS[-1]  # AutoSGM's default filter
@@ -83,7 +85,7 @@ with st.sidebar:
     steps = url.slider("simulated steps", "steps", 60, 10, 300, 10, help="Length of the simulated run.")
     st.subheader("Live margin", anchor=False)
     saved = {run.run_id: f"Train: {run.label}, seed {run.seed}, {run.saved_at[:16].replace('T', ' ')}"
-             for run in list_runs() if run.optimizer.partition(":")[0] in MARGIN_OPTIMIZERS}
+             for run in store.list_runs() if run.optimizer.partition(":")[0] in MARGIN_OPTIMIZERS}
     source = url.selectbox("AutoSGM run", "run", PLAYGROUND, {PLAYGROUND: "from a Playground link"} | saved,
                            help="A Playground configuration (its link), or an AutoSGM run saved by Train.")
     link = url.text_input("Playground link", PLAYGROUND, link_text(EXAMPLE),
@@ -113,15 +115,15 @@ columns[3].metric("prediction", f"{verdict}", help="From ρ alone; the run below
 (st.success if rho < 1 else st.error)(f"The theory says this configuration {verdict}: ρ = {rho:.4f} "
                                       f"{'<' if rho < 1 else '>='} 1.")
 
-figure_with_caption(map_beta, CAPTIONS["stability_map_beta"], key="map_beta")
-figure_with_caption(map_gamma, CAPTIONS["stability_map_gamma"], key="map_gamma")
-figure_with_caption(run, CAPTIONS["error_trajectory"], key="error_trajectory")
+figure_with_caption(map_beta, THEORY_CAPTIONS["stability_map_beta"], key="map_beta")
+figure_with_caption(map_gamma, THEORY_CAPTIONS["stability_map_gamma"], key="map_gamma")
+figure_with_caption(run, THEORY_CAPTIONS["error_trajectory"], key="error_trajectory")
 
 st.header("The live margin of a real run", anchor=False)
 st.markdown("The maps assume a constant rate; a real AutoSGM run changes its rate every step. Its stats report where "
             "each step sits: pick a Playground configuration or a run saved by Train in the sidebar.")
 try:
-    live = _playground_runs(link) if source == PLAYGROUND else [load(source)]
+    live = _playground_runs(link) if source == PLAYGROUND else [store.load(source)]
 except (KeyError, ValueError) as error:  # a bad link or a vanished file: a message, never a traceback
     st.error(f"This run cannot be read: {escape_markdown(str(error))}", icon=":material/link_off:")
     live = []
@@ -133,7 +135,7 @@ if not live:
                  query_params=EXAMPLE)
 for index, result in enumerate(live):
     figure_with_caption(margin_figure(column(result, "step"), column(result, STABILITY_MARGIN),
-                                      label=run_label(result)), CAPTIONS["margin"], key=f"margin {index}")
+                                      label=run_label(result)), THEORY_CAPTIONS["margin"], key=f"margin {index}")
 
 st.subheader("Downloads", anchor=False)
 download_buttons([

@@ -8,10 +8,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from optuna.storages import BaseStorage
 
-from engine import claims, studies, sweep_jobs
-from engine.device import usable_cores
-from engine.figures_sweeps import (
-    CAPTIONS,
+from engine.figures import (
+    SWEEP_CAPTIONS,
     best_so_far_figure,
     claims_figure,
     importance_figure,
@@ -19,16 +17,29 @@ from engine.figures_sweeps import (
     sweep_json,
     trials_csv,
 )
-from engine.search_space import Choices, Range, SearchSpace, check_space, default_space, format_space, parse_space
-from engine.spec import MNIST1D
-from engine.studies import Mode, SweepSpec
-from engine.surfaces import SURFACES
-from optimizers.registry import REGISTRY
+from engine.runs import usable_cores
+from engine.sweeps import (
+    Choices,
+    Mode,
+    Range,
+    SearchSpace,
+    SweepSpec,
+    check_space,
+    claims,
+    default_space,
+    format_space,
+    parse_space,
+    studies,
+)
+from engine.sweeps import background as sweep_jobs
+from engine.tasks import MNIST1D, get_task, named_tasks
+from optimizers import REGISTRY
 from ui.components import UrlState, download_buttons, escape_markdown, figure_with_caption, stop_polling
 
 POLL_SECONDS = 1.5
 DEFAULT_OPTIMIZERS = ("adam", "sgd")
-TASKS = {MNIST1D: "MNIST-1D (seed MLP)"} | {key: surface.name for key, surface in SURFACES.items()}
+TASKS = {MNIST1D: get_task(MNIST1D).title} | {task.key: task.title for task in named_tasks()}
+"""The tasks a sweep can run on, MNIST-1D first (the default), by name."""
 PRUNERS = {"median": "median", "hyperband": "Hyperband", "none": "none"}
 VIEW = "sweeps.view"  # session_state key: the sweep shown below the configuration
 
@@ -134,7 +145,7 @@ def sweep_controls(url: UrlState) -> Config:
             spaces[key] = space_controls(url, key)
     trials = url.slider("trials per optimizer", "trials", 10, 1, 100, 1,
                         help="The same budget for every optimizer: fair tuning.")
-    if task == MNIST1D:
+    if get_task(task).length == "epochs":
         epochs, steps = url.slider("epochs per trial", "epochs", 10, 1, 100, 1), 200
     else:
         epochs, steps = 25, url.slider("steps per trial", "steps", 300, 10, 5000, 10)
@@ -189,7 +200,7 @@ def existing_setup_note(spec: SweepSpec, storage_url: str, note: Any) -> bool:
 # --- the sweep shown ----------------------------------------------------------------------------------------------
 
 
-def _progress_text(state: sweep_jobs.JobState | None, rows: list[studies.ModeProgress], budget: int) -> str:
+def _progress_text(state: sweep_jobs.NamedJobStatus | None, rows: list[studies.ModeProgress], budget: int) -> str:
     used = sum(row.complete + row.pruned for row in rows)
     counts = (f"{used} of {budget} trials used ({sum(r.complete for r in rows)} complete, "
               f"{sum(r.pruned for r in rows)} pruned) · {sum(r.failed for r in rows)} failed")
@@ -200,7 +211,8 @@ def _progress_text(state: sweep_jobs.JobState | None, rows: list[studies.ModePro
     return f"{'stopped' if state is not None else 'not running here'} · {counts}"
 
 
-def _number(value: float) -> str:
+def _five_digits(value: float) -> str:
+    """A number to five significant digits for the tables; a dash where there is none yet (NaN)."""
     return f"{value:.5g}" if math.isfinite(value) else "—"
 
 
@@ -223,8 +235,8 @@ def sweep_view(name: str, storage_url: str, workers: int, live: bool) -> None:
     budget = spec.trials * len(rows)
     used = sum(row.complete + row.pruned for row in rows)
     st.subheader(f"Sweep {name}", anchor=False)
-    st.caption(escape_markdown(f"{TASKS.get(spec.task, spec.task)} · "
-                               + (f"{spec.epochs} epochs" if spec.task == MNIST1D else f"{spec.steps} steps")
+    length = get_task(spec.task).length
+    st.caption(escape_markdown(f"{TASKS.get(spec.task, spec.task)} · {getattr(spec, length)} {length}"
                                + f" per trial · {spec.trials} trials per optimizer · pruner {spec.pruner}"))
     st.progress(min(used / budget, 1.0) if budget else 1.0, text=_progress_text(state, rows, budget))
     if running:
@@ -243,18 +255,18 @@ def sweep_view(name: str, storage_url: str, workers: int, live: bool) -> None:
     if state is not None and state.state == "failed":
         st.error(f"The sweep stopped with an error: {state.error}", icon=":material/error:")
     st.dataframe([{"optimizer": row.label, "complete": row.complete, "pruned": row.pruned, "failed": row.failed,
-                   "running": row.running, "waiting": row.waiting, "best objective": _number(row.best_value),
-                   "best hyperparameters": ", ".join(f"{k}={_number(v) if isinstance(v, float) else v}"
+                   "running": row.running, "waiting": row.waiting, "best objective": _five_digits(row.best_value),
+                   "best hyperparameters": ", ".join(f"{k}={_five_digits(v) if isinstance(v, float) else v}"
                                                      for k, v in row.best_params.items())}
                   for row in rows], hide_index=True, width="stretch")
     trials = {label: study.get_trials(deepcopy=False) for label, study in by_mode.items()}
-    figure_with_caption(best_so_far_figure(spec, trials), CAPTIONS["best_so_far"], key="sweeps.best")
+    figure_with_caption(best_so_far_figure(spec, trials), SWEEP_CAPTIONS["best_so_far"], key="sweeps.best")
     tabs = st.tabs(list(by_mode))
     for tab, row in zip(tabs, rows, strict=True):
         with tab:
             parallel, importance = _mode_figures(resolved, name, row.label, row.complete + row.pruned + row.failed)
-            figure_with_caption(parallel, CAPTIONS["parallel"], key=f"sweeps.parallel.{row.label}")
-            figure_with_caption(importance, CAPTIONS["importance"], key=f"sweeps.importance.{row.label}")
+            figure_with_caption(parallel, SWEEP_CAPTIONS["parallel"], key=f"sweeps.parallel.{row.label}")
+            figure_with_caption(importance, SWEEP_CAPTIONS["importance"], key=f"sweeps.importance.{row.label}")
     st.subheader("Trials", anchor=False)
     table = studies.trials_table(spec, storage)
     if table:
@@ -287,7 +299,8 @@ def claim_view(key: str, claim: claims.Claim, live: bool) -> None:
     with right:
         if running:
             if st.button("Stop", icon=":material/stop:", key=f"sweeps.claim.{key}.stop", width="stretch",
-                         help="Ends the reproduction at once; the last saved result stays."):
+                         help="Stops the reproduction within seconds; nothing is saved, the last saved result "
+                         "stays."):
                 sweep_jobs.stop_reproduction(key, quick)
                 st.rerun()
         elif st.button("Run reproduction", icon=":material/play_arrow:", key=f"sweeps.claim.{key}.run",
@@ -300,7 +313,7 @@ def claim_view(key: str, claim: claims.Claim, live: bool) -> None:
                 st.rerun()
     state = sweep_jobs.reproduction_state(key, quick)
     if state is not None and state.running:
-        st.info(f"Running ({'quick' if quick else 'full'}): {state.stage or 'starting…'}",
+        st.info(f"{state.state.capitalize()} ({'quick' if quick else 'full'}): {state.stage or 'starting…'}",
                 icon=":material/hourglass_top:")
     elif state is not None and state.state == "failed":
         st.error(f"The reproduction failed: {state.error}", icon=":material/error:")
@@ -314,7 +327,7 @@ def claim_view(key: str, claim: claims.Claim, live: bool) -> None:
                        "Welch p": v.p, "verdict": v.verdict} for v in result.verdicts], hide_index=True,
                      width="stretch", column_config={"difference": st.column_config.NumberColumn(format="%+.4f"),
                                                      "Welch p": st.column_config.NumberColumn(format="%.3g")})
-        figure_with_caption(claims_figure(shown, result), CAPTIONS["claims"], key=f"sweeps.claim.{key}.figure")
+        figure_with_caption(claims_figure(shown, result), SWEEP_CAPTIONS["claims"], key=f"sweeps.claim.{key}.figure")
 
 
 # --- inputs -------------------------------------------------------------------------------------------------------

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from engine import store
-from engine.figures_run import (
-    CAPTIONS,
+from engine.figures import (
+    RUN_CAPTIONS,
     epoch_figure,
     internals_figure,
     layers_figure,
@@ -18,9 +17,8 @@ from engine.figures_run import (
     telemetry_csv,
 )
 from engine.jobs import Busy, JobStatus, UnknownJob, get_manager
-from engine.runner import RunResult, steps_per_epoch
-from engine.spec import MNIST1D, ComparisonSpec, OptimizerChoice, default_log_every
-from engine.stats import mean_ci
+from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, mean_ci, store
+from engine.tasks import MNIST1D, get_task, steps_per_epoch
 from ui.components import UrlState, escape_markdown, figure_with_caption, optimizer_controls, stop_polling
 
 # One per slot: Adam and AGAW (an Adam warmup) tuned to about the same learning rate, then two baselines.
@@ -43,7 +41,7 @@ TRAIN_CAPTIONS = {
     "advances while it is positive.",
     "layers": "The gradient norm of each linear layer (weights and bias together), on a log scale. Layers whose "
     "norms differ by decades take very different steps under plain SGD; adaptive methods even that out.",
-    "internals": CAPTIONS["internals"],
+    "internals": RUN_CAPTIONS["internals"],
 }
 METRICS = (  # (summary key, column, as a percentage)
     ("final_test_accuracy", "final test accuracy", True),
@@ -237,7 +235,8 @@ if len(valid) < len(choices):
     st.warning("Optimizers with invalid settings are left out until they are fixed (see the sidebar).")
 spec: ComparisonSpec | None = None
 try:
-    log_every = min(default_log_every(MNIST1D), max(1, int(epochs) * steps_per_epoch(int(batch)) // MIN_RECORDS))
+    records = int(epochs) * steps_per_epoch(int(batch)) // MIN_RECORDS
+    log_every = min(get_task(MNIST1D).default_log_every, max(1, records))
     spec = ComparisonSpec(MNIST1D, valid, epochs=int(epochs), batch_size=int(batch), log_every=log_every,
                           seeds=tuple(range(int(seeds)))) if valid else None
 except ValueError as error:  # the controls prevent it; never a traceback in the browser
@@ -280,7 +279,7 @@ else:
 # --- past runs ------------------------------------------------------------------------------------------------------
 st.divider()
 st.header("Past runs", anchor=False)
-saved = [run for run in store.list_runs() if run.task == MNIST1D]
+saved = store.list_runs(task=MNIST1D)
 if not saved:
     st.caption(f"No saved MNIST-1D runs yet (they are kept in {store.runs_dir()}).")
 else:

@@ -14,7 +14,7 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def mnist1d_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """MNIST-1D generated once for the session (a few seconds): the cache file, to copy into fresh homes."""
-    from engine.mnist1d import dataset_path, load_mnist1d
+    from engine.tasks.mnist1d import dataset_path, load_mnist1d
 
     home = tmp_path_factory.mktemp("mnist1d-home")
     with pytest.MonkeyPatch.context() as patch:
@@ -38,10 +38,12 @@ def home_with_mnist1d(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mnist1d_c
 @pytest.fixture
 def sweep_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh ``$OPTISCOPE_HOME`` for the sweeps (spawned workers inherit it: the default journal lives there), one
-    torch thread per process, and an empty background-job registry, so no job (or failure) of an earlier test shows."""
-    from engine import sweep_jobs
+    torch thread per process (this one's, and the workers' as the job system decides it from the usable cores), and
+    an empty named-job registry, so no job (or failure) of an earlier test shows."""
+    from engine.jobs import JobRegistry, registry, worker
 
-    monkeypatch.setattr(sweep_jobs, "_JOBS", {})
+    monkeypatch.setattr(registry, "_REGISTRY", JobRegistry())
+    monkeypatch.setattr(worker, "usable_cores", lambda: 1)
     monkeypatch.setenv("OPTISCOPE_HOME", str(tmp_path))
     monkeypatch.setenv("OPTISCOPE_THREADS", "1")
     return tmp_path

@@ -1,14 +1,21 @@
-"""The app's Home page, run headless with AppTest: the guided path, and every registered optimizer with its
-description and hyperparameters."""
+"""The app's router and its Home page, run headless with AppTest: a route per page file, the guided path, and every
+registered optimizer with its description and hyperparameters."""
 
 from pathlib import Path
 
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from optimizers import REGISTRY, HyperParam
-from ui.components import HYPERPARAM_COLUMNS, escape_markdown, hyperparam_row, leave_legacy_navigation
+from ui.components import (
+    HYPERPARAM_COLUMNS,
+    PAGES,
+    PAGES_DIR,
+    escape_markdown,
+    hyperparam_row,
+    leave_legacy_navigation,
+)
 
 RESEARCH_FIRST = sorted(REGISTRY.values(), key=lambda info: not info.research)  # stable: registry order within
 
@@ -75,9 +82,19 @@ def test_hyperparam_row(hp: HyperParam, expected: dict[str, str]) -> None:
     assert hyperparam_row(hp) == expected
 
 
-def test_leaving_the_legacy_navigation_waits_for_a_script_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Outside a script run (an import by a test or the CLI) the legacy-mode check changes nothing; the browser test
-    tests/e2e/test_deep_links.py checks what it does inside one."""
-    monkeypatch.setattr(PagesManager, "uses_pages_directory", True)
+def test_the_router_has_a_page_per_file_in_pages() -> None:
+    """app.py routes every page in pages/ (a new page file needs its line in ``ui.components.PAGES``), at the URL
+    paths that shared links name; Home is the default page, at /."""
+    assert sorted(file for file, *_ in PAGES) == sorted(path.name for path in PAGES_DIR.glob("*.py"))
+    assert [(title, url_path) for _, title, _, url_path in PAGES] == [
+        ("Home", None), ("Playground", "playground"), ("Train", "train"), ("Filter Lab", "filter_lab"),
+        ("Stability", "stability"), ("Sweeps", "sweeps"),
+    ]
+
+
+def test_the_legacy_reroute_does_nothing_outside_a_script_run() -> None:
+    """An import by a test or the CLI leaves Streamlit alone (tests/e2e/test_deep_links.py checks what the reroute
+    does in a script run): no rerun raised, the config option untouched."""
+    before = st.get_option("client.showSidebarNavigation")
     leave_legacy_navigation()
-    assert PagesManager.uses_pages_directory is True
+    assert st.get_option("client.showSidebarNavigation") == before

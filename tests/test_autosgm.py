@@ -10,6 +10,7 @@ import torch
 
 from optimizers import REGISTRY, AutoSGM
 from optimizers.autosgm_maths import AutoSGMSums, autosgm, autosgm_state, secant_terms
+from optimizers.autosgm_workspace import LayerViews
 from optimizers.stability import kappa_max
 from optimizers.windows import WindowConfig, window_at
 
@@ -482,6 +483,21 @@ def test_the_workspace_holds_the_same_buffers_from_the_third_step_on(num_lrc: in
         autosgm(params, [torch.randn_like(p) for p in params], state, t, lr=0.01, beta=0.9, gamma=0.5,
                 num_lrc=num_lrc, workspace=workspace)
         entries.append(set(map(id, [*workspace.values(), state["delta"]])))
+    assert entries[2] == entries[3] == entries[4] == entries[5]
+
+
+@pytest.mark.parametrize("num_lrc", range(5))
+def test_the_workspace_views_stop_growing_from_the_third_step_on(num_lrc: int) -> None:
+    """The layers' views are made once per buffer that lasts: from the third step on no view is made."""
+    params = [torch.randn(1, 3, 4, dtype=torch.float64), torch.randn(1, 5, dtype=torch.float64)]
+    state, workspace = autosgm_state(params, num_lrc=num_lrc), {}
+    entries = []
+    for t in range(1, 7):
+        autosgm(params, [torch.randn_like(p) for p in params], state, t, lr=0.01, beta=0.9, gamma=0.5,
+                num_lrc=num_lrc, workspace=workspace)
+        (views,) = [value for value in workspace.values() if isinstance(value, LayerViews)]
+        entries.append({id(view) for cache in (views.columns, views.shaped) for _, made in cache.values()
+                        for view in made})
     assert entries[2] == entries[3] == entries[4] == entries[5]
 
 

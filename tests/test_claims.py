@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
-from engine import claims
-from engine.claims import METRICS, judge, load_claims
-from engine.stats import welch
+from engine.runs.stats import welch
+from engine.sweeps import claims
+from engine.sweeps.claims import METRICS, judge, load_claims
 
 CLAIMS = ("agaw", "gao", "gnw", "a2grad", "autosgm")
 EPOCHS = [

@@ -1,14 +1,17 @@
 """engine.cli: ``list``, one-line errors with exit status 2, and a short end-to-end run with --out."""
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from engine import cli, store
-from engine.surfaces import SURFACES
+from engine import cli
+from engine.cli.interrupt import interruptible
+from engine.runs import store
+from engine.tasks.surfaces import SURFACES
 from optimizers.registry import REGISTRY
 
 
@@ -89,3 +92,14 @@ def test_run_rosenbrock_end_to_end(tmp_path: Path, home: Path, capsys: pytest.Ca
     assert data["table"][0]["optimizer"] == "adam:lr=0.05" and data["table"][0]["final_loss"]["n"] == 2
     saved = store.list_runs()
     assert len(saved) == 4 and len({run.job_id for run in saved}) == 1 and saved[0].job_id.startswith("cli-")
+
+
+def test_ctrl_c_stops_cooperatively_then_aborts_and_the_old_handler_comes_back() -> None:
+    before = signal.getsignal(signal.SIGINT)
+    with interruptible() as stop:
+        assert signal.getsignal(signal.SIGINT) is not before
+        signal.raise_signal(signal.SIGINT)
+        assert stop.is_set()
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is before

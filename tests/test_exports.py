@@ -1,4 +1,4 @@
-"""engine.exports: the Filter Lab's and Stability's downloads hold exactly the numbers behind their figures."""
+"""engine.figures.exports: the Filter Lab's and Stability's downloads hold exactly the numbers behind their figures."""
 
 import csv
 import io
@@ -9,8 +9,15 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from engine.exports import columns_csv, config_json, error_trajectory_csv, frequency_csv, heatmap_csv, time_response_csv
-from engine.figures_theory import stability_map_beta_figure
+from engine.figures.exports import (
+    columns_csv,
+    config_json,
+    error_trajectory_csv,
+    frequency_csv,
+    heatmap_csv,
+    time_response_csv,
+)
+from engine.figures.theory import stability_map_beta_figure
 from engine.theory import lowpass
 
 

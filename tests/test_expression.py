@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from engine.expression import MAX_LENGTH, parse_formula
+from engine.tasks.expression import MAX_LENGTH, parse_formula
 
 ACCEPTED = [  # (formula, the same function written in torch)
     ("x**2 + 10*sin(y)", lambda x, y: x**2 + 10 * torch.sin(y)),

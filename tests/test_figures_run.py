@@ -10,8 +10,8 @@ from typing import Any
 import plotly.graph_objects as go
 import pytest
 
-from engine.colours import optimizer_colour
-from engine.figures_run import (
+from engine.figures.colours import optimizer_colour
+from engine.figures.runs import (
     CAPTIONS,
     STABILITY_MARGIN,
     internals_figure,
@@ -23,9 +23,8 @@ from engine.figures_run import (
     telemetry_csv,
     trajectory_figure,
 )
-from engine.runner import RunResult, run_comparison
-from engine.spec import ComparisonSpec, OptimizerChoice
-from engine.surfaces import get_surface
+from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, run_comparison
+from engine.tasks.surfaces import get_surface
 
 ROSENBROCK = get_surface("rosenbrock")
 

@@ -12,12 +12,12 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from engine import figures_sweeps
-from engine.claims import ModeOutcome, Reproduction, Verdict, load_claims
-from engine.colours import optimizer_colour
-from engine.search_space import default_space
-from engine.stats import mean_ci
-from engine.studies import Mode, ModeProgress, SweepSpec
+from engine.figures import sweeps as figures_sweeps
+from engine.figures.colours import optimizer_colour
+from engine.runs.stats import mean_ci
+from engine.sweeps.claims import ModeOutcome, Reproduction, Verdict, load_claims
+from engine.sweeps.search_space import default_space
+from engine.sweeps.studies import Mode, ModeProgress, SweepSpec
 
 START = datetime(2026, 1, 1)
 LR = FloatDistribution(1e-5, 1.0, log=True)

@@ -1,4 +1,4 @@
-"""engine.figures_theory and engine.colours: the Filter Lab and Stability figures carry the theory's numbers."""
+"""engine.figures.theory and engine.figures.colours: the Filter Lab and Stability figures carry the theory's numbers."""
 
 # ruff: noqa: RUF001  (trace names and axis titles use the spec's Greek symbols)
 
@@ -11,10 +11,10 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from engine import figures_theory as ft
-from engine.colours import HIGHLIGHT, NEUTRAL, PALETTE, PRESET_COLOURS, SERIES, optimizer_colour, preset_colour
-from engine.simulate import simulate_quadratic
+from engine.figures import theory as ft
+from engine.figures.colours import HIGHLIGHT, NEUTRAL, PALETTE, PRESET_COLOURS, SERIES, optimizer_colour, preset_colour
 from engine.theory import deadbeat, fastest_kappa, kappa_max, lowpass, spectral_radius, unit_dc_gain
+from engine.theory.simulation import simulate_quadratic
 from optimizers.registry import REGISTRY
 
 DEFAULT_09 = 1 - math.sqrt(0.2)

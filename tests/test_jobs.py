@@ -1,21 +1,23 @@
 """engine.jobs: background comparisons with progress, live telemetry, cancel (of a job or of one optimizer), limits,
-a reaper, failures, and runs saved as they end.
+a reaper, failures, and runs saved as they end; and the worker process under every background job (its threads,
+reports, errors and stop).
 
 A fake run function (fast, controllable through events) stands in for the runner, except in the two integration
-tests at the end (a tiny real 2-D comparison in a thread, and one in a spawn process, cancelled).
+tests of the manager (a tiny real 2-D comparison in a thread, and one in a spawn process, cancelled).
 """
 
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import torch
 
-from engine import store
-from engine.jobs import Busy, JobManager, JobStatus, UnknownJob, _Job
-from engine.runner import Progress, RunResult, Telemetry
-from engine.spec import ComparisonSpec, OptimizerChoice
+from engine.jobs import Busy, JobManager, JobStatus, UnknownJob, Worker, worker, worker_threads
+from engine.jobs.manager import _Job
+from engine.runs import ComparisonSpec, OptimizerChoice, Progress, RunResult, Telemetry, store
 
 SPEC = ComparisonSpec("rosenbrock", (OptimizerChoice.parse("sgd"), OptimizerChoice.parse("adam:lr=0.01")),
                       seeds=(0, 1), steps=5)
@@ -111,6 +113,7 @@ def test_cancel_takes_effect_within_a_second() -> None:
     assert wait_for(manager, job_id, lambda s: s.state == "running").state == "running"
     cancelled_at = time.monotonic()
     assert manager.cancel(job_id)
+    assert manager.poll(job_id).state in ("stopping", "cancelled")
     status = wait_for(manager, job_id, lambda s: s.done, timeout=1.0)
     elapsed = time.monotonic() - cancelled_at
     assert status.state == "cancelled", f"still {status.state} {elapsed:.2f} s after cancel"
@@ -305,3 +308,68 @@ def test_real_runner_in_a_spawn_process_live_then_one_optimizer_then_all_cancell
     assert time.monotonic() - cancelled_at < 5
     assert [r.status for r in status.results] == ["cancelled", "cancelled"] and status.partial is None
     assert {run.status for run in store.list_runs(job_id=job_id)} == {"cancelled"}
+
+
+# --- the worker process ---------------------------------------------------------------------------------------------
+
+
+def report_threads(*, report: Callable[[str, Any], None], should_stop: Callable[[], bool]) -> None:
+    """A worker's target: report the torch threads it runs with."""
+    report("threads", torch.get_num_threads())
+
+
+def fail(message: str, *, report: Callable[[str, Any], None], should_stop: Callable[[], bool]) -> None:
+    raise ValueError(message)
+
+
+def wait(cooperative: bool, *, report: Callable[[str, Any], None], should_stop: Callable[[], bool]) -> None:
+    """Run until stopped (``cooperative``) or forever."""
+    report("started", None)
+    while not (cooperative and should_stop()):
+        time.sleep(0.01)
+
+
+def reports_until_the_end(job: Worker, timeout: float = 60.0) -> list[tuple[str, Any]]:
+    """The worker's reports up to its last (``done`` or ``error``)."""
+    deadline, taken = time.monotonic() + timeout, []
+    while time.monotonic() < deadline and (not taken or taken[-1][0] not in ("done", "error")):
+        report = job.report(timeout=0.1)
+        if report is not None:
+            taken.append(report)
+    return taken
+
+
+def test_worker_threads_share_the_usable_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker, "usable_cores", lambda: 4)
+    assert [worker_threads(), worker_threads(2), worker_threads(3), worker_threads(8)] == [4, 2, 1, 1]
+
+
+def test_a_worker_runs_with_the_threads_it_is_given_and_reports_its_end_or_its_error() -> None:
+    threads, failing = Worker(report_threads, threads=3), Worker(fail, "bad value\nsecond line", threads=1)
+    threads.start()
+    failing.start()
+    try:
+        assert reports_until_the_end(threads) == [("threads", 3), ("done", None)]
+        assert reports_until_the_end(failing) == [("error", "ValueError: bad value")]
+    finally:
+        threads.close()
+        failing.close()
+
+
+def test_a_stopped_worker_ends_cooperatively_or_is_terminated_after_the_grace() -> None:
+    cooperative, stubborn = Worker(wait, True, threads=1), Worker(wait, False, threads=1)
+    for job in (cooperative, stubborn):
+        job.start()
+        assert job.report(timeout=60.0) == ("started", None)
+    stopped_at = time.monotonic()
+    cooperative.stop()
+    stubborn.stop(grace=0.5)
+    try:
+        assert reports_until_the_end(cooperative, timeout=5.0) == [("done", None)]
+        while stubborn.alive and time.monotonic() - stopped_at < 5.0:
+            time.sleep(0.05)
+        assert not stubborn.alive and stubborn.stop_requested and stubborn.exitcode != 0
+        assert stubborn.reports() == [], "terminated: it never reported an end"
+    finally:
+        cooperative.close()
+        stubborn.close()

@@ -13,8 +13,8 @@ import pytest
 import requests
 import torch
 
-from engine import mnist1d
-from engine.mnist1d import MNIST1D, dataset_path, load_mnist1d
+from engine.tasks import mnist1d
+from engine.tasks.mnist1d import MNIST1DData, dataset_path, load_mnist1d
 
 
 def _refuse(*args: object, **kwargs: object) -> None:
@@ -30,7 +30,7 @@ def _block_network(monkeypatch: pytest.MonkeyPatch) -> None:
 @dataclass(frozen=True)
 class Generated:
     home: Path
-    data: MNIST1D
+    data: MNIST1DData
     seconds: float
 
 

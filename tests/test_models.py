@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from engine.models import layer_names, mlp
+from engine.tasks.models import layer_names, mlp
 
 
 def _shapes(model: nn.Module) -> list[tuple[int, int]]:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine import claims, studies
-from engine.search_space import default_space
-from engine.studies import Mode, SweepSpec
+from engine.sweeps import claims, studies
+from engine.sweeps.search_space import default_space
+from engine.sweeps.studies import Mode, SweepSpec
 from tests.test_pages_theory import open_page, specs, warnings
 
 SWEEPS = "pages/sweeps.py"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine import jobs, store
+import engine.jobs as jobs
 from engine.jobs import Busy, JobStatus
-from engine.runner import Progress, RunResult
-from engine.spec import MNIST1D, ComparisonSpec, OptimizerChoice
+from engine.runs import ComparisonSpec, OptimizerChoice, Progress, RunResult, store
+from engine.tasks import MNIST1D
 from tests.test_pages_theory import open_page, specs, trace, values, warnings
 
 TRAIN = "pages/train.py"

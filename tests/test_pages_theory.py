@@ -13,11 +13,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine import store
-from engine.figures_run import STABILITY_MARGIN
-from engine.figures_theory import FILTER_PRESETS
-from engine.runner import run_comparison
-from engine.spec import ComparisonSpec, OptimizerChoice
+from engine.figures.runs import STABILITY_MARGIN
+from engine.figures.theory import FILTER_PRESETS
+from engine.runs import ComparisonSpec, OptimizerChoice, run_comparison, store
 from engine.theory import deadbeat
 
 FILTER_LAB, STABILITY = "pages/filter_lab.py", "pages/stability.py"

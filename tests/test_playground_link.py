@@ -1,10 +1,10 @@
-"""engine.playground_link: a Playground link read back is the comparison the Playground ran."""
+"""engine.runs.playground_link: a Playground link read back is the comparison the Playground ran."""
 
 import pytest
 
-from engine.playground_link import link_query, link_text, playground_comparison
-from engine.spec import ComparisonSpec, OptimizerChoice
-from engine.surfaces import SURFACES
+from engine.runs.playground_link import link_query, link_text, playground_comparison
+from engine.runs.spec import ComparisonSpec, OptimizerChoice
+from engine.tasks.surfaces import SURFACES
 
 LINK = ("http://localhost:8501/playground?surface=beale&x0=1.5&y0=-2&noise=0.5&steps=50&n=3"
         "&opt1=adam%3Alr%3D0.05&opt2=autosgm%3Alr%3D0.01&opt3=autosgm")

@@ -10,10 +10,9 @@ from collections.abc import Iterator
 import pytest
 import torch
 
-from engine import runner
-from engine.device import configure_threads, resolve_device, usable_cores
-from engine.runner import Progress, RunResult, run, run_comparison
-from engine.spec import MNIST1D, ComparisonSpec, OptimizerChoice, RunSpec
+from engine.runs import ComparisonSpec, OptimizerChoice, Progress, RunResult, RunSpec, run, run_comparison, runner
+from engine.runs.device import configure_threads, resolve_device, usable_cores
+from engine.tasks import MNIST1D, mnist1d_task
 
 STEP_KEYS = ("loss", "grad_norm", "update_norm", "effective_lr", "lr", "cos_grad_prev", "cos_update_neg_grad")
 LAYERS = ("grad_norm/hidden1", "grad_norm/hidden2", "grad_norm/hidden3", "grad_norm/output")
@@ -54,7 +53,7 @@ def _same(a: RunResult, b: RunResult) -> bool:
 @pytest.mark.usefixtures("home")
 def test_mnist_optimizers_of_a_seed_share_weights_and_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     orders: list[list[list[int]]] = []
-    original = runner.batch_order
+    original = mnist1d_task.batch_order
 
     def recording(generator: torch.Generator, size: int, batch_size: int) -> list[torch.Tensor]:
         batches = original(generator, size, batch_size)
@@ -63,7 +62,7 @@ def test_mnist_optimizers_of_a_seed_share_weights_and_batches(monkeypatch: pytes
         orders[-1].extend(batch.tolist() for batch in batches)
         return batches
 
-    monkeypatch.setattr(runner, "batch_order", recording)
+    monkeypatch.setattr(mnist1d_task, "batch_order", recording)
     adam, sgd = run_comparison(_mnist("adam:lr=0.01", "sgd:lr=0.1", epochs=2, batch_size=900, log_every=1))
     assert len(orders) == 2 and orders[0] == orders[1]  # the same batches in the same order, both epochs
     assert orders[0][:4] != orders[0][4:]  # a new permutation each epoch

@@ -3,7 +3,7 @@
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from engine.search_space import (
+from engine.sweeps.search_space import (
     Choices,
     Range,
     check_space,

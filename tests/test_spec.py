@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from engine.spec import MNIST1D, ComparisonSpec, OptimizerChoice, RunSpec
+from engine.runs import ComparisonSpec, OptimizerChoice, RunSpec
+from engine.tasks import MNIST1D
 
 
 def _comparison(**overrides: object) -> ComparisonSpec:

@@ -1,4 +1,4 @@
-"""engine.stats: mean and Student-t 95% confidence interval over seeds."""
+"""engine.runs.stats: mean and Student-t 95% confidence interval over seeds."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from engine.stats import mean_ci
+from engine.runs.stats import mean_ci
 
 
 def test_matches_scipy() -> None:

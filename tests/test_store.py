@@ -1,4 +1,4 @@
-"""engine.store: runs on disk under $OPTISCOPE_HOME/runs: save, list, load, delete, export; bad files skipped."""
+"""engine.runs.store: runs on disk under $OPTISCOPE_HOME/runs: save, list, load, delete, export; bad files skipped."""
 
 import csv
 import io
@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import store
-from engine.runner import RunResult
-from engine.spec import ComparisonSpec, OptimizerChoice, RunSpec
+from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, RunSpec, store
 
 
 @pytest.fixture(autouse=True)

@@ -16,9 +16,9 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from engine import studies
-from engine.search_space import Range, default_space
-from engine.studies import Mode, SweepSpec
+from engine.sweeps import studies
+from engine.sweeps.search_space import Range, default_space
+from engine.sweeps.studies import Mode, SweepSpec
 
 SURFACE_STEPS = 300  # a trial of a few tenths of a second
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.surfaces import EXPR_DOMAIN, EXPR_START, SURFACES, Surface, get_surface, grid
+from engine.tasks.surfaces import EXPR_DOMAIN, EXPR_START, SURFACES, Surface, get_surface, grid
 
 UNDER_TEST: list[Surface] = [
     *SURFACES.values(),

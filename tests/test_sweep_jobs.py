@@ -1,6 +1,6 @@
 """Background sweeps and reproductions for the Sweeps page: they run off the caller's thread until their budgets are
-spent, stop on request (the study continues on the next start), refuse bad input at once, and report a failure as a
-message."""
+spent, stop on request (the study continues on the next start; a stopped reproduction never overwrites the last saved
+result), refuse bad input at once, and report a failure as a message."""
 
 import time
 from collections.abc import Callable
@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import claims, studies, sweep_jobs
-from engine.search_space import default_space
-from engine.studies import Mode, SweepSpec
+from engine.jobs import NamedJobStatus
+from engine.sweeps import background as sweep_jobs
+from engine.sweeps import claims, studies
+from engine.sweeps.search_space import default_space
+from engine.sweeps.studies import Mode, SweepSpec
 
 TIMEOUT_S = 120.0  # a spawn process imports torch before its first trial
 
@@ -23,8 +25,7 @@ def sweep(name: str = "jobs", trials: int = 2, steps: int = 100) -> SweepSpec:
     return SweepSpec(name=name, modes=modes, trials=trials, task="rosenbrock", steps=steps)
 
 
-def wait_while_running(state: Callable[[], sweep_jobs.JobState | None],
-                       timeout_s: float = TIMEOUT_S) -> sweep_jobs.JobState:
+def wait_while_running(state: Callable[[], NamedJobStatus | None], timeout_s: float = TIMEOUT_S) -> NamedJobStatus:
     """The job's state once it no longer runs."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -52,16 +53,17 @@ def test_a_sweep_runs_in_the_background_until_its_budgets_are_spent() -> None:
     assert not sweep_jobs.is_running(spec.name) and spec.name not in sweep_jobs.running_sweeps()
 
 
-def test_a_stopped_sweep_continues_where_it_stopped() -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_stopped_sweep_continues_where_it_stopped(workers: int) -> None:
     spec = sweep(name="stopped", trials=50, steps=2000)
-    sweep_jobs.start_sweep(spec, workers=1)
+    sweep_jobs.start_sweep(spec, workers=workers)
     deadline = time.monotonic() + TIMEOUT_S
     while sum(used(spec)) == 0 and time.monotonic() < deadline:  # at least one trial ended
         time.sleep(0.2)
     assert sweep_jobs.stop_sweep(spec.name)
-    assert sweep_jobs.sweep_state(spec.name).state in ("stopping", "stopped")  # type: ignore[union-attr]
+    assert sweep_jobs.sweep_state(spec.name).state in ("stopping", "cancelled")  # type: ignore[union-attr]
     state = wait_while_running(lambda: sweep_jobs.sweep_state(spec.name), timeout_s=30)
-    assert state.state == "stopped" and state.error is None
+    assert state.state == "cancelled" and state.error is None
     assert not sweep_jobs.stop_sweep(spec.name)  # nothing left to stop
     rows = studies.progress(spec, studies.open_storage())
     assert all(row.running == 0 for row in rows)  # the trial in progress was failed and requeued
@@ -107,3 +109,39 @@ def test_a_failing_reproduction_is_recorded_as_a_message(tmp_path: Path, monkeyp
     state = wait_while_running(lambda: sweep_jobs.reproduction_state("gnw", True))
     assert state.state == "failed" and state.error and "Error" in state.error
     assert not sweep_jobs.reproduction_running("gnw", True)
+
+
+def saved_before(key: str) -> bytes:
+    """A last saved result of claim ``key`` (quick): the bytes a stopped reproduction must leave as they are."""
+    path = claims.result_path(key, quick=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"claim": "the last saved result"}')
+    return path.read_bytes()
+
+
+def test_a_stopped_reproduction_ends_cancelled_and_keeps_the_last_saved_result(home_with_mnist1d: Path) -> None:
+    before = saved_before("gnw")
+    sweep_jobs.start_reproduction("gnw", quick=True, seeds=2)
+    deadline = time.monotonic() + TIMEOUT_S
+    while (state := sweep_jobs.reproduction_state("gnw", True)) is not None and state.stage is None \
+            and state.running and time.monotonic() < deadline:  # the reproduction itself has begun
+        time.sleep(0.2)
+    assert sweep_jobs.stop_reproduction("gnw", True)
+    assert sweep_jobs.reproduction_state("gnw", True).state in ("stopping", "cancelled")  # type: ignore[union-attr]
+    state = wait_while_running(lambda: sweep_jobs.reproduction_state("gnw", True), timeout_s=30)
+    assert state.state == "cancelled" and state.error is None, state
+    assert not sweep_jobs.stop_reproduction("gnw", True)  # nothing left to stop
+    assert claims.result_path("gnw", quick=True).read_bytes() == before
+
+
+def test_reproduce_stopped_while_training_returns_none_and_saves_nothing(home_with_mnist1d: Path) -> None:
+    before = saved_before("gnw")
+    stages: list[str] = []
+    result = claims.reproduce("gnw", seeds=2, quick=True, on_stage=stages.append,
+                              should_stop=lambda: len(stages) == 2)  # stop once the training stage begins
+    assert result is None and len(stages) == 2 and stages[1].startswith("training the best configurations")
+    assert claims.result_path("gnw", quick=True).read_bytes() == before
+    tuning = claims.get_claim("gnw").quick().sweep
+    assert used(tuning) == [claims.QUICK["trials"]] * 2, "the tuning ran to its end before the stop"
+    assert claims.reproduce("gnw", seeds=2, quick=True, should_stop=lambda: True) is None
+    assert claims.result_path("gnw", quick=True).read_bytes() == before

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from engine import telemetry
-from engine.models import layer_names, mlp
+from engine.tasks import telemetry
+from engine.tasks.models import layer_names, mlp
 
 
 def _vectors() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -1,12 +1,12 @@
-"""engine.theory's closed-loop analysis (spec §3.2) against AutoSGM's own step on quadratics (engine.simulate)."""
+"""engine.theory's closed-loop analysis (spec §3.2) against AutoSGM's own step on quadratics (its simulation)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from engine.simulate import simulate_quadratic
 from engine.theory import deadbeat, kappa_max, spectral_radius
+from engine.theory.simulation import simulate_quadratic
 from optimizers import stability
 
 CONFIGS = 10_000

@@ -113,6 +113,47 @@ def test_kronecker_phases_are_a_monotone_low_discrepancy_grid() -> None:
     np.testing.assert_allclose(kronecker, np.cos(np.pi * phases / 2) ** 2)
 
 
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"m": 0}, [0.0516, 0.3188, 0.5437, 0.8687, 1, 1, 0.8687, 0.5437, 0.3188, 0.0516]),
+        ({"m": 1, "e": 0.2}, [1, 1, 1, 0.9801, 0.8687]),
+    ],
+    ids=["full", "half flat top"],
+)
+def test_kronecker_window_matches_the_reference(fields: dict, expected: list[float]) -> None:
+    """Spec §2.6's Kronecker input, the author's numbers for rc_cfg = (1, 1, 0, 2, m, 1, 10, 1, e): full mode draws
+    N = L / 2 samples at {k phi}, k = 0..4 (phases 0, .618, .236, .854, .472), sorted and mirrored; half mode with
+    e = 0.2 puts two flat-top ones before N = 8 samples, S(0) = 1, S({5 phi}) = .9801, S({2 phi}) = .8687, ..."""
+    values = window(STEPS, config(inseq=1, **fields))
+    np.testing.assert_allclose(values[: len(expected)], expected, atol=5e-5)
+    np.testing.assert_array_equal(window(STEPS + 10, config(inseq=1, **fields)), values)  # restarts after L
+
+
+@pytest.mark.parametrize("rcm", range(1, 7))
+def test_kronecker_full_window_is_mirror_symmetric(rcm: int) -> None:
+    """F_u = F_{L-1-u} (an odd L has one middle value), rising from its smallest sample to 1 and back."""
+    length = 37
+    values = window(np.arange(1, length + 1), WindowConfig(rcm=rcm, n=0.5 if rcm == 3 else 2.0, spe=length, m=0,
+                                                           x=0.1, e=0.2, inseq=1))
+    np.testing.assert_array_equal(values, values[::-1])
+    middle = length // 2
+    assert values[middle] == 1.0 and (np.diff(values[: middle + 1]) >= 0).all() and values[0] > 0.1
+
+
+@pytest.mark.parametrize("rcm", range(1, 7))
+def test_kronecker_half_window_is_monotone_with_its_flat_top_in_front(rcm: int) -> None:
+    """L = 37, e = 0.2: the ones of u / L < e (u = 0..7) come first, then N = 29 samples from S(0) = 1 down; every
+    window of L steps is the same."""
+    length = 37
+    cfg = WindowConfig(rcm=rcm, n=0.5 if rcm == 3 else 2.0, spe=length, m=1, x=0.1, e=0.2, inseq=1)
+    values = window(np.arange(1, 3 * length + 1), cfg)
+    first = values[:length]
+    assert (first[:9] == 1.0).all() and first[9] < 1.0
+    assert (np.diff(first) <= 0).all() and 0.1 <= first[-1] < 0.2
+    np.testing.assert_array_equal(values.reshape(3, length), np.tile(first, (3, 1)))
+
+
 def test_window_at_equals_the_vectorised_window() -> None:
     cfg = WindowConfig(rcm=5, n=3.0, tau=2, spe=300, x=0.02, m=0, e=0.1)
     steps = np.arange(1, 1500)

@@ -1,16 +1,16 @@
-"""Shared Streamlit components: how an optimizer and its hyperparameters are shown, a page's state in its URL, its
-figures and downloads, and the way out of Streamlit's legacy ``pages/`` mode on a fresh server."""
+"""Shared Streamlit components: the app's pages (and the way out of Streamlit's legacy ``pages/`` mode on a fresh
+server), how an optimizer and its hyperparameters are shown, a page's state in its URL, its figures and downloads."""
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import streamlit as st
 from plotly.graph_objects import Figure
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from engine.spec import OptimizerChoice
+from engine.runs import OptimizerChoice
 from optimizers import REGISTRY, HyperParam, OptimizerInfo
 from optimizers.registry import HyperValue
 from optimizers.validation import check_choice, check_number
@@ -18,19 +18,55 @@ from optimizers.validation import check_choice, check_number
 HYPERPARAM_COLUMNS = ("name", "default", "range", "scale", "help")
 
 
-def leave_legacy_navigation() -> None:
-    """Rerun through ``app.py``'s router when Streamlit ran a page file on its own, the legacy ``pages/`` way.
+# --- navigation ---------------------------------------------------------------------------------------------------
 
-    Streamlit treats the ``pages/`` folder as a legacy multipage app until some session has called ``st.navigation``
-    (https://docs.streamlit.io/develop/api-reference/navigation/st.navigation): on a fresh server whose first request
-    is a deep link such as ``/train`` it runs ``pages/train.py`` alone, without the logo or the app's navigation.
-    Every page imports this module, so its first import ends that mode (the flag ``st.navigation`` itself clears;
-    Streamlit is pinned, and tests/e2e/test_deep_links.py checks it) and reruns: ``app.py`` then routes the same
-    URL, whose page hash is the same in both modes.
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+# The app's pages in navigation order: file in pages/, title, Material icon, URL path (None: the default page, at /).
+PAGES = (
+    ("home.py", "Home", ":material/home:", None),
+    ("playground.py", "Playground", ":material/scatter_plot:", "playground"),
+    ("train.py", "Train", ":material/model_training:", "train"),
+    ("filter_lab.py", "Filter Lab", ":material/filter_alt:", "filter_lab"),
+    ("stability.py", "Stability", ":material/radar:", "stability"),
+    ("sweeps.py", "Sweeps", ":material/tune:", "sweeps"),
+)
+
+
+def app_pages() -> list[st.Page]:
+    """The app's pages for ``st.navigation``, made afresh for every script run (``st.navigation`` takes its pages
+    for that run); Home is the default page."""
+    return [st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=url_path, default=url_path is None)
+            for file, title, icon, url_path in PAGES]
+
+
+_LEFT_LEGACY_NAVIGATION = "ui.components.left_legacy_navigation"  # session_state: this session has rerouted once
+
+
+def leave_legacy_navigation() -> None:
+    """Rerun through app.py's router when Streamlit runs a page file on its own, the legacy ``pages/`` way.
+
+    Until some session calls ``st.navigation``, Streamlit treats a ``pages/`` folder beside the entry point as a legacy
+    multipage app (``_mpa_v1`` in streamlit/runtime/scriptrunner/script_runner.py): a fresh server's first request by
+    deep link, such as ``/train``, runs ``pages/train.py`` alone, without app.py's sidebar (and ``/`` runs app.py as
+    one of those pages). Every page imports this module, and a server's first script run, the first to import it, is
+    always such a legacy run. So that import calls ``st.navigation``, after which the app ignores ``pages/`` in every
+    session (its documented behaviour), and reruns: app.py then routes the same URL (a page's hash is that of its URL
+    path in both modes). The rerun abandons the import, which runs again in the next script run: the session's mark
+    lets that one pass.
+
+    ``client.showSidebarNavigation = false`` in .streamlit/config.toml hid the legacy run's list of file names; in
+    Streamlit 1.67 the option also hides ``st.navigation``'s sidebar list (streamlit/commands/navigation.py), so with
+    the legacy mode over for good it is turned back on (a scriptable option) for the app's own list.
+    tests/e2e/test_deep_links.py checks all this.
     """
-    if get_script_run_ctx() is not None and PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    # Outside a script run (an import by a test): nothing to reroute. get_script_run_ctx is the documented way to ask
+    # (https://docs.streamlit.io/develop/concepts/design/multithreading).
+    if get_script_run_ctx() is None or st.session_state.get(_LEFT_LEGACY_NAVIGATION):
+        return
+    st.session_state[_LEFT_LEGACY_NAVIGATION] = True
+    st.navigation(app_pages(), position="hidden")
+    st.set_option("client.showSidebarNavigation", True)
+    st.rerun()
 
 
 leave_legacy_navigation()
@@ -47,7 +83,7 @@ def stop_polling() -> NoReturn:
     st.rerun()
 
 
-def _number(value: float) -> str:
+def _plain_number(value: float) -> str:
     """A number as a person writes it: ``0.001``, ``1e-07``, ``100``."""
     return f"{value:g}"
 
@@ -65,8 +101,9 @@ def hyperparam_row(hp: HyperParam) -> dict[str, str]:
     if hp.kind == "choice":
         default, span, scale = str(hp.default), " / ".join(hp.choices), "choice"
     else:
-        default = _number(float(hp.default))
-        span = f"{_number(hp.low)} .. {_number(hp.high)}" if hp.low is not None and hp.high is not None else ""
+        default = _plain_number(float(hp.default))
+        has_range = hp.low is not None and hp.high is not None
+        span = f"{_plain_number(hp.low)} .. {_plain_number(hp.high)}" if has_range else ""
         scale = "log" if hp.log else "linear"
     return {"name": hp.name, "default": default, "range": span, "scale": scale, "help": hp.help}
 
@@ -287,7 +324,7 @@ def _hyperparam_control(state: UrlState, prefix: str, hp: HyperParam, value: Hyp
         return st.number_input(hp.name, key=key, help=hp.help, format="%g")
     if hp.log:
         stops = sorted({*log_stops(hp), seeded})
-        return st.select_slider(hp.name, stops, key=key, help=hp.help, format_func=_number)
+        return st.select_slider(hp.name, stops, key=key, help=hp.help, format_func=_plain_number)
     step = linear_step(hp)
     low, high = min(hp.low, seeded), max(hp.high, seeded)  # type: ignore[type-var]
     if hp.kind == "int":

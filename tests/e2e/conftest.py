@@ -22,6 +22,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1440, "height": 900}
+PHONE_VIEWPORT = {"width": 390, "height": 844}
+# A phone's user agent: Streamlit's frontend tells a phone by it (it closes the sidebar after a tap on a page link).
+PHONE_USER_AGENT = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                    "Version/17.5 Mobile/15E148 Safari/604.1")
 
 
 @pytest.fixture(scope="session")
@@ -72,18 +76,32 @@ def second_page(browser: Browser, app_url: str) -> Iterator[Page]:
 
 
 @pytest.fixture
-def screenshot(page: Page, repo_root: Path) -> Callable[[str], Path]:
-    """``screenshot(name)`` saves the whole page to tests/artifacts/<name>.png and returns the path.
+def phone_page(browser: Browser, app_url: str) -> Iterator[Page]:
+    """A fresh tab the size of a phone (390 px wide, touch, a phone's user agent), on nothing yet."""
+    context = browser.new_context(viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True, device_scale_factor=2,
+                                  user_agent=PHONE_USER_AGENT)
+    yield context.new_page()
+    context.close()
 
-    Streamlit scrolls inside its main element, not the document, so the viewport grows to the content's height first.
+
+@pytest.fixture
+def screenshot(page: Page, repo_root: Path) -> Callable[..., Path]:
+    """``screenshot(name)`` saves the whole page to tests/artifacts/<name>.png and returns the path;
+    ``screenshot(name, tab)`` saves another tab (a ``phone_page``), and ``whole=False`` only its first screen.
+
+    Streamlit scrolls inside its main element, not the document, so for the whole page the viewport grows to the
+    content's height first (at the tab's own width).
     """
 
-    def save(name: str) -> Path:
-        height = page.get_by_test_id("stMain").evaluate("main => main.scrollHeight")
-        page.set_viewport_size({"width": VIEWPORT["width"], "height": max(height, VIEWPORT["height"])})
+    def save(name: str, tab: Page | None = None, *, whole: bool = True) -> Path:
+        tab = tab or page
+        if whole:
+            size = tab.viewport_size or VIEWPORT
+            height = tab.get_by_test_id("stMain").evaluate("main => main.scrollHeight")
+            tab.set_viewport_size({"width": size["width"], "height": max(height, size["height"])})
         path = repo_root / "tests" / "artifacts" / f"{name}.png"
         path.parent.mkdir(exist_ok=True)
-        page.screenshot(path=path, full_page=True, animations="disabled")
+        tab.screenshot(path=path, full_page=whole, animations="disabled")
         return path
 
     return save

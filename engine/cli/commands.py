@@ -1,0 +1,47 @@
+"""The command line, ``python -m engine``: one parser over the commands of ``engine.cli.run`` (``run``, ``list``) and
+``engine.cli.sweeps`` (``sweep``, ``worker``, ``reproduce``), and the exit statuses they share.
+
+Bad arguments exit with status 2 and one line naming the field and its valid range (the spec's own message).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from engine.cli import run, sweeps
+from engine.cli.text import one_line
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m engine", description="Optiscope's engine, headless: runs, sweeps and claims.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,list,sweep,worker,reproduce}")
+    run.add_commands(commands)
+    sweeps.add_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 1 a run failed, 2 bad arguments, 130 interrupted)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        run.print_list(sys.stdout)
+        return 0
+    try:
+        if args.command == "run":
+            spec = run.comparison_from_args(args)
+        else:
+            return sweeps.run(args)
+    except ValueError as error:
+        parser.exit(2, f"{parser.prog} {args.command}: error: {one_line(error)}\n")
+    return run.run_command(spec, args)

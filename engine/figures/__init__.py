@@ -1,0 +1,82 @@
+"""Figures: pure functions from telemetry, studies and theory to plotly Figures, one colour per optimizer, one
+shared style, and the text and CSV/JSON exports behind them. Each page's figures come with ``*_CAPTIONS``: the
+sentences shown beside them."""
+
+from engine.figures.colours import HIGHLIGHT, NEUTRAL, optimizer_colour
+from engine.figures.exports import config_json, error_trajectory_csv, frequency_csv, heatmap_csv, time_response_csv
+from engine.figures.runs import CAPTIONS as RUN_CAPTIONS
+from engine.figures.runs import (
+    STABILITY_MARGIN,
+    column,
+    epoch_figure,
+    internals_figure,
+    layers_figure,
+    run_label,
+    series_figure,
+    summary_json,
+    telemetry_csv,
+    trajectory_figure,
+)
+from engine.figures.style import TEMPLATE, finish
+from engine.figures.sweeps import CAPTIONS as SWEEP_CAPTIONS
+from engine.figures.sweeps import (
+    best_so_far_figure,
+    claims_figure,
+    importance_figure,
+    parallel_figure,
+    sweep_json,
+    trials_csv,
+)
+from engine.figures.theory import CAPTIONS as THEORY_CAPTIONS
+from engine.figures.theory import (
+    FILTER_PRESETS,
+    design_plane_figure,
+    error_trajectory_figure,
+    frequency_figure,
+    margin_figure,
+    stability_map_beta_figure,
+    stability_map_gamma_figure,
+    time_response_figure,
+    zplane_figure,
+)
+
+__all__ = [
+    "FILTER_PRESETS",
+    "HIGHLIGHT",
+    "NEUTRAL",
+    "RUN_CAPTIONS",
+    "STABILITY_MARGIN",
+    "SWEEP_CAPTIONS",
+    "TEMPLATE",
+    "THEORY_CAPTIONS",
+    "best_so_far_figure",
+    "claims_figure",
+    "column",
+    "config_json",
+    "design_plane_figure",
+    "epoch_figure",
+    "error_trajectory_csv",
+    "error_trajectory_figure",
+    "finish",
+    "frequency_csv",
+    "frequency_figure",
+    "heatmap_csv",
+    "importance_figure",
+    "internals_figure",
+    "layers_figure",
+    "margin_figure",
+    "optimizer_colour",
+    "parallel_figure",
+    "run_label",
+    "series_figure",
+    "stability_map_beta_figure",
+    "stability_map_gamma_figure",
+    "summary_json",
+    "sweep_json",
+    "telemetry_csv",
+    "time_response_csv",
+    "time_response_figure",
+    "trajectory_figure",
+    "trials_csv",
+    "zplane_figure",
+]

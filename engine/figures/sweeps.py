@@ -1,0 +1,219 @@
+"""The Sweeps page's figures and downloads: a sweep's best-so-far curves, one study's parallel coordinates and
+hyperparameter importances (``optuna.visualization``), a claim's reproduction over seeds; trials as CSV, the spec and
+best configurations as JSON.
+
+Pure functions from Optuna trials and studies, ``engine.sweeps.studies`` rows and ``engine.sweeps.claims`` results to
+``plotly.graph_objects.Figure`` or text (no Streamlit), so the page and the tests read the same figures. Every mode
+wears its optimizer's colour (``engine.figures.colours.optimizer_colour``), dashed for a second mode of the same
+optimizer. A study with too few complete trials for a figure gets an empty figure that says so, never an exception.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import optuna
+import plotly.graph_objects as go
+from optuna.trial import FrozenTrial, TrialState
+from plotly.colors import sample_colorscale
+from plotly.subplots import make_subplots
+
+from engine.figures.colours import optimizer_colour
+from engine.figures.style import finish
+from engine.runs.stats import mean_ci
+from engine.sweeps.claims import METRICS, Claim, Reproduction
+from engine.sweeps.studies import USED, ModeProgress, SweepSpec
+from engine.tasks import get_task
+
+MIN_TRIALS = 2
+"""Complete trials with a finite value that parallel coordinates and importances need."""
+
+_OBJECTIVE_SCALE = [[0.0, "rgb(8,48,107)"], [1.0, "rgb(170,205,230)"]]  # lowest objective darkest, never white
+_DASHES = ("solid", "dash", "dot", "dashdot")  # the 1st, 2nd, ... mode of the same optimizer in one figure
+
+CAPTIONS: dict[str, str] = {
+    "best_so_far": "For every optimizer, the best objective found so far against the number of its trials that "
+    "have ended (complete or pruned, in the order they ended): best_k = min(value_1, ..., value_k). The objective is "
+    "the lowest validation loss over a trial's epochs (on a 2-D surface, the lowest loss). Equal budgets make the "
+    "curves comparable at every x; a curve that still falls at its end wants more trials.",
+    "parallel": "One line per complete trial of this optimizer, through its value of every tuned hyperparameter "
+    "and its objective, coloured by the objective (darker is lower). Where the good lines bunch together, the "
+    "range could be narrowed; good lines at the edge of a range say the range should be widened.",
+    "importance": "How much each tuned hyperparameter decides whether a trial lands among the best (Optuna's "
+    "PED-ANOVA: the divergence between the hyperparameter's distribution in the top trials and over the whole "
+    "range); the importances sum to 1. With few trials they are noisy; with one tuned hyperparameter it is 1.",
+    "claims": "Per mode, the mean over seeds with its 95% confidence interval (mean ± t_{0.975, n-1} s / sqrt(n)) on "
+    "the seed's own metric (left) and on the clean one (right); the open diamond is the number the seed reported "
+    "from one run. A reported number outside our interval is not what fair tuning and several seeds reproduce.",
+}
+"""The sentences a page shows beside each figure, by figure."""
+
+
+def _styles(spec: SweepSpec) -> dict[str, tuple[str, str]]:
+    """Mode label -> (colour, dash): its optimizer's colour, dashed for the 2nd, 3rd ... mode of that optimizer."""
+    seen: dict[str, int] = {}
+    styles = {}
+    for mode in spec.modes:
+        styles[mode.label] = (optimizer_colour(mode.key), _DASHES[seen.get(mode.key, 0) % len(_DASHES)])
+        seen[mode.key] = seen.get(mode.key, 0) + 1
+    return styles
+
+
+def best_so_far(trials: Sequence[FrozenTrial]) -> tuple[list[int], list[float]]:
+    """(k, best objective among the first k ended trials) for every k with a finite best so far; trials end in
+    ``datetime_complete`` order, pruned ones spend budget without a value."""
+    ended = sorted((t for t in trials if t.state in USED and t.datetime_complete is not None),
+                   key=lambda t: t.datetime_complete)  # type: ignore[arg-type, return-value]
+    xs, ys, best = [], [], math.inf
+    for k, trial in enumerate(ended, start=1):
+        if trial.state == TrialState.COMPLETE and trial.value is not None and math.isfinite(trial.value):
+            best = min(best, trial.value)
+        if math.isfinite(best):
+            xs.append(k)
+            ys.append(best)
+    return xs, ys
+
+
+def best_so_far_figure(spec: SweepSpec, trials: Mapping[str, Sequence[FrozenTrial]]) -> go.Figure:
+    """Each tuned mode's best objective so far against its ended trials (``trials``: mode label -> its trials)."""
+    fig = go.Figure()
+    styles = _styles(spec)
+    lows = []
+    for label, mode_trials in trials.items():
+        xs, ys = best_so_far(mode_trials)
+        colour, dash = styles.get(label, (optimizer_colour(""), "solid"))
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=label, line={"color": colour, "dash": dash,
+                                 "width": 2, "shape": "hv"}, marker={"color": colour, "size": 6},
+                                 hovertemplate=f"{label}<br>trial %{{x}}<br>best so far %{{y:.5g}}<extra></extra>"))
+        lows.extend(ys)
+    finish(fig, f"Best objective so far · {spec.name}", height=400)
+    fig.update_xaxes(title_text="trials ended (complete or pruned)", range=[0.5, spec.trials + 0.5], dtick=_dtick(
+        spec.trials))
+    positive = [y for y in lows if y > 0]
+    log = len(positive) == len(lows) > 1 and max(positive) / min(positive) > 100
+    fig.update_yaxes(title_text=get_task(spec.task).objective,
+                     type="log" if log else "linear", exponentformat="power")
+    if not lows:
+        _note(fig, "No trial has ended yet: the curves start with the first complete trial.")
+    return fig
+
+
+def _dtick(trials: int) -> int:
+    """An x tick every 1, 2, 5, 10, ... trials: at most about ten ticks."""
+    for step in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000):
+        if trials / step <= 10:
+            return step
+    return 1000
+
+
+def _finite_complete(study: optuna.Study) -> int:
+    return sum(t.value is not None and math.isfinite(t.value)
+               for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
+def parallel_figure(study: optuna.Study, title: str) -> go.Figure:
+    """``optuna.visualization.plot_parallel_coordinate`` of ``study`` (diverged trials, whose value is inf, left
+    out), titled ``title``; an annotated empty figure with fewer than ``MIN_TRIALS`` usable trials."""
+    count = _finite_complete(study)
+    if count < MIN_TRIALS:
+        return _too_few(title, count)
+    with warnings.catch_warnings():  # Optuna warns about each diverged (inf) trial it leaves out
+        warnings.simplefilter("ignore")
+        fig = optuna.visualization.plot_parallel_coordinate(study, target_name="objective")
+    for trace in fig.data:  # Optuna's scale ends in white, which hides the worst trials' lines: ours stays visible
+        if trace.mode == "lines":  # one per trial; its first point is the objective, normalised to [0, 1]
+            trace.line.color = sample_colorscale(_OBJECTIVE_SCALE, [trace.y[0]])[0]
+        elif trace.marker.colorscale is not None:  # the colour bar
+            trace.marker.update(colorscale=_OBJECTIVE_SCALE, reversescale=False)
+    finish(fig, title, height=400)
+    fig.update_layout(margin={"t": 90, "l": 70, "r": 60, "b": 40})
+    return fig
+
+
+def importance_figure(study: optuna.Study, title: str) -> go.Figure:
+    """``optuna.visualization.plot_param_importances`` of ``study`` titled ``title``; an annotated empty figure with
+    fewer than ``MIN_TRIALS`` usable trials."""
+    count = _finite_complete(study)
+    if count < MIN_TRIALS:
+        return _too_few(title, count)
+    with warnings.catch_warnings():  # Optuna warns that importances from few trials are rough
+        warnings.simplefilter("ignore")
+        fig = optuna.visualization.plot_param_importances(study, target_name="objective")
+    finish(fig, title, height=max(220, 120 + 40 * len(fig.data[0].y) if fig.data else 220))
+    fig.update_layout(showlegend=False)
+    fig.update_xaxes(title_text="importance (sums to 1)", range=[0, 1.05])
+    fig.update_yaxes(title_text=None)  # the bars' labels are the hyperparameters' names
+    return fig
+
+
+def _too_few(title: str, count: int) -> go.Figure:
+    fig = finish(go.Figure(), title, height=260)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    _note(fig, f"Needs at least {MIN_TRIALS} complete trials with a finite objective; {count} so far.")
+    return fig
+
+
+def _note(fig: go.Figure, text: str) -> None:
+    fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font={"size": 14, "color": "#555555"})
+
+
+def claims_figure(claim: Claim, reproduction: Reproduction) -> go.Figure:
+    """Per mode (on the x axis, in its optimizer's colour), the mean ± 95% CI over seeds of the seed's metric (left)
+    and the clean metric (right), with the seed's reported number on the left as an open diamond."""
+    metric, clean = METRICS[claim.metric], METRICS[claim.clean_metric]
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
+                        subplot_titles=(f"seed metric: {metric.key}", f"clean metric: {clean.key}"))
+    styles = _styles(claim.quick().sweep if reproduction.quick else claim.sweep)
+    for column, attribute, shown in ((1, "seed_metric", metric), (2, "clean_metric", clean)):
+        for outcome in reproduction.modes:
+            ci = mean_ci(getattr(outcome, attribute))
+            colour = styles.get(outcome.label, (optimizer_colour(""), "solid"))[0]
+            half = ci.half_width if math.isfinite(ci.half_width) else 0.0
+            fig.add_trace(go.Scatter(
+                x=[outcome.label], y=[ci.mean], mode="markers", name=outcome.label, showlegend=False,
+                marker={"color": colour, "size": 11},
+                error_y={"type": "data", "array": [half], "color": colour, "thickness": 2, "width": 8},
+                hovertemplate=f"{outcome.label}<br>{shown.key}<br>mean %{{y:.4g}} ± {half:.2g} "
+                f"(n={ci.n})<extra></extra>"), row=1, col=column)
+    reported = [(label, value) for label, value in claim.reported.items()
+                if any(outcome.label == label for outcome in reproduction.modes)]
+    if reported:
+        fig.add_trace(go.Scatter(
+            x=[label for label, _ in reported], y=[value for _, value in reported], mode="markers",
+            name="seed reported", showlegend=False,
+            marker={"symbol": "diamond-open", "size": 13, "color": "#000000", "line": {"width": 2}},
+            hovertemplate="%{x}<br>seed reported %{y:.4f}<extra></extra>"), row=1, col=1)
+    n = len(reproduction.seeds)
+    finish(fig, f"{claim.key}: mean ± 95% CI over {n} seeds" + (" (quick: not a verdict)" if reproduction.quick
+                                                                  else ""), height=400)
+    fig.update_layout(margin_t=90)  # no legend (the x axes name the modes; one would cover the panels' titles)
+    return fig
+
+
+def trials_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    """``studies.trials_table`` rows as CSV: every column any row has, in first-seen order (blank where missing)."""
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def sweep_json(spec: SweepSpec, progress: Sequence[ModeProgress]) -> str:
+    """The sweep's spec and, per tuned mode, its best configuration so far (value null before any complete trial;
+    non-finite numbers as null, as JSON has none)."""
+    best = {row.label: {"value": row.best_value if math.isfinite(row.best_value) else None,
+                        "hyperparameters": dict(row.best_params), "complete": row.complete, "pruned": row.pruned,
+                        "failed": row.failed} for row in progress}
+    return json.dumps({"spec": spec.to_dict(), "best": best}, indent=1)

@@ -1,0 +1,411 @@
+"""Background comparisons: one job manager per server process runs them off the caller's thread; pages poll it.
+
+A job is one ``ComparisonSpec``: ``submit`` returns its id (a stable URL-safe string, so a page reload re-attaches
+by id), ``poll`` returns a ``JobStatus`` snapshot and never blocks, ``cancel`` stops it cooperatively (the runner
+polls ``should_stop`` every step, so it takes effect well within a second); ``cancel(job_id, optimizer=i)`` stops
+one optimizer alone (its run in progress ends ``cancelled`` and is kept, its later runs are skipped, the others go
+on; stopping every optimizer cancels the job). While a run trains, ``JobStatus.partial`` holds its telemetry so far
+(the runner's ``Telemetry`` reports, a few per second), so a page draws the curves as they grow. States
+(``engine.jobs.state``): ``queued`` (waiting for a worker slot), ``running``, ``stopping`` (cancelled, ending),
+``finished`` (ran to its end, even with optimizers cancelled one by one), ``cancelled``, ``failed`` (an exception in
+the run: its one-line message is kept, the manager goes on). Every run that ends is written to the store as it ends
+(``engine.runs.store``), so a reload or a restart loses nothing: ``poll`` of an id this process does not know
+restores the job from the store.
+
+Bounds: at most ``max_jobs`` unfinished jobs per process and ``max_per_session`` per session (``submit`` raises
+``Busy`` naming the limit); at most ``max_running`` compute at once (the others wait, ``queued``); per job the latest
+progress, the results so far, the partial result of the run in progress and the last ``max_events`` progress
+events. A reaper (on every call and on a daemon timer) cancels and drops the jobs that nobody has polled for
+``idle_timeout`` seconds.
+
+Threads or processes, measured on a 2-core machine with a stand-in MNIST-1D job (the seed MLP, 600 Adam steps of
+batch 128): 0.84 s alone; 2.7-2.9 s in a thread beside a busy Python thread (a Streamlit script rerunning a page),
+as the two share the GIL; 1.2 s in a spawn process, plus 2.1 s to start it and import torch. Two spawn processes
+with torch's default thread count (every core each) took 131 s from oversubscription, 1.2 s each with one thread,
+so a worker process gets ``worker_threads(max_running)`` torch threads (``engine.jobs.worker``: the cores shared out,
+passed to the process as an argument). Hence ``mode="auto"``: MNIST-1D (seconds to minutes a job, where 2 s of
+start-up is small and a responsive server matters) in a spawn process (an ``engine.jobs.worker.Worker``: a cancel
+reaches it through its stop event, and a worker that ignores it is terminated after ``STOP_GRACE`` seconds), the 2-D
+surfaces (milliseconds a run) in threads. Workers never call ``st.*``: the engine never imports streamlit.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import secrets
+import threading
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from engine.jobs.state import ACTIVE, CANCELLED, ENDED, FAILED, FINISHED, QUEUED, RUNNING, STOPPING, JobState
+from engine.jobs.worker import Report, Worker, WorkerFailed, describe, worker_threads
+from engine.runs import ComparisonSpec, Progress, RunResult, Telemetry, run_comparison, store, usable_cores
+from optimizers.validation import check_choice, check_number
+
+logger = logging.getLogger(__name__)
+
+RunFunction = Callable[..., "list[RunResult]"]
+"""``run_comparison``'s signature: ``run(spec, *, on_progress, should_stop, on_result, on_telemetry,
+should_stop_optimizer)``."""
+
+
+class Busy(RuntimeError):
+    """``submit`` past a limit on concurrent jobs; the message names the limit."""
+
+
+class UnknownJob(KeyError):
+    """No job with this id: never submitted, dropped by the reaper, or lost in a restart before any run ended."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown job"
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A snapshot of one job. ``progress`` is the latest report (None before the first); ``results`` the runs that
+    have ended, in order; ``events`` the last progress reports; ``restored`` is True for a job read back from the
+    store (after a restart), whose ``state`` is ``finished`` if all its runs were saved, else ``cancelled``.
+    ``partial``: the run in progress with its telemetry so far (status ``running``; None between runs);
+    ``stopped_optimizers``: the positions in ``spec.optimizers`` of the optimizers cancelled one by one."""
+
+    job_id: str
+    state: JobState
+    spec: ComparisonSpec
+    session: str
+    progress: Progress | None
+    results: tuple[RunResult, ...]
+    events: tuple[Progress, ...]
+    error: str | None
+    runs_total: int
+    submitted_at: float
+    ended_at: float | None
+    restored: bool = False
+    partial: RunResult | None = None
+    stopped_optimizers: tuple[int, ...] = ()
+
+    @property
+    def done(self) -> bool:
+        return self.state in ENDED
+
+    def optimizer_pending(self, position: int) -> bool:
+        """Whether optimizer ``spec.optimizers[position]`` can still be cancelled: the job is queued or running
+        (not stopping, not ended), the optimizer was not stopped, and some of its runs have not ended."""
+        if self.state not in (QUEUED, RUNNING) or position in self.stopped_optimizers:
+            return False
+        choice = self.spec.optimizers[position]
+        runs = len(self.spec.seeds) * self.spec.optimizers.count(choice)
+        return sum(result.spec.optimizer == choice for result in self.results) < runs
+
+
+@dataclass
+class _Job:
+    job_id: str
+    spec: ComparisonSpec
+    session: str
+    process: bool
+    max_events: int
+    state: JobState = QUEUED
+    progress: Any = None
+    results: list[Any] = field(default_factory=list)
+    events: deque[Any] = field(init=False)
+    error: str | None = None
+    submitted_at: float = field(default_factory=time.time)
+    ended_at: float | None = None
+    last_poll: float = field(default_factory=time.monotonic)
+    stop: threading.Event = field(default_factory=threading.Event)  # a process job's relay passes it to its worker
+    restored: bool = False
+    partial: Any = None  # the RunResult of the run in progress, its telemetry so far
+    partial_run: int = -1  # its position in ``runs``
+    runs: list[Any] = field(init=False)  # spec.runs(), computed once
+    stopped: Any = field(init=False)  # one flag per optimizer in shared memory: the runner polls it in any process
+
+    def __post_init__(self) -> None:
+        self.events = deque(maxlen=self.max_events)
+        self.runs = self.spec.runs()
+        self.stopped = _context().RawArray("b", len(self.spec.optimizers))
+
+
+class JobManager:
+    """Runs comparisons in the background; see the module docstring. Thread-safe.
+
+    Args:
+        run: the run function (default ``engine.runs.runner.run_comparison``); tests inject a fake.
+        max_jobs, max_per_session: unfinished (queued or running) jobs allowed per process and per session.
+        max_running: jobs computing at once (default: the usable cores).
+        idle_timeout: seconds without a ``poll`` after which the reaper cancels and drops a job.
+        reap_interval: seconds between the daemon reaper's passes (it also runs on every call).
+        mode: ``"auto"`` (MNIST-1D with the default runner in a spawn process, the rest in threads), ``"thread"``
+            or ``"process"`` (``run`` must then be a module-level function, as spawn pickles it by name).
+        save: write each run to the store as it ends, and restore unknown ids from it.
+        max_events: progress events kept per job.
+    """
+
+    def __init__(self, run: RunFunction | None = None, *, max_jobs: int = 8, max_per_session: int = 2,
+                 max_running: int | None = None, idle_timeout: float = 900.0, reap_interval: float = 30.0,
+                 mode: str = "auto", save: bool = True, max_events: int = 256) -> None:
+        self._default_run = run is None
+        self._run = run
+        self.max_jobs = check_number("JobManager", "max_jobs", max_jobs, low=1, integer=True)
+        self.max_per_session = check_number("JobManager", "max_per_session", max_per_session, low=1, integer=True)
+        self.max_running = check_number("JobManager", "max_running", max_running or usable_cores(), low=1,
+                                        integer=True)
+        self.idle_timeout = check_number("JobManager", "idle_timeout", idle_timeout, low=0.0, low_open=True)
+        self.reap_interval = check_number("JobManager", "reap_interval", reap_interval, low=0.0, low_open=True)
+        self.mode = check_choice("JobManager", "mode", mode, ("auto", "thread", "process"))
+        self.max_events = check_number("JobManager", "max_events", max_events, low=1, integer=True)
+        self.save = save
+        self._jobs: dict[str, _Job] = {}
+        self._lock = threading.Lock()
+        self._slots = threading.Semaphore(self.max_running)
+        self._closed = threading.Event()
+        self._reaper: threading.Thread | None = None
+
+    # --- the API pages call -------------------------------------------------------------------------------------
+
+    def submit(self, spec: ComparisonSpec, *, session: str = "") -> str:
+        """Start ``spec`` in the background and return the job's id; ``Busy`` past a limit."""
+        self.reap()
+        with self._lock:
+            active = [job for job in self._jobs.values() if job.state in ACTIVE]
+            if len(active) >= self.max_jobs:
+                raise Busy(f"jobs: {len(active)} jobs are already running on this server (limit max_jobs="
+                           f"{self.max_jobs}); wait for one to finish or cancel one")
+            mine = [job for job in active if job.session == session]
+            if len(mine) >= self.max_per_session:
+                raise Busy(f"jobs: this session already has {len(mine)} jobs running (limit max_per_session="
+                           f"{self.max_per_session}); wait for one to finish or cancel one")
+            process = self.mode == "process" or (self.mode == "auto" and self._default_run
+                                                   and spec.task_info.in_worker_process)
+            job = _Job(secrets.token_urlsafe(9), spec, session, process, self.max_events)
+            self._jobs[job.job_id] = job
+        threading.Thread(target=self._work, args=(job,), name=f"optiscope-job-{job.job_id}", daemon=True).start()
+        self._start_reaper()
+        return job.job_id
+
+    def poll(self, job_id: str) -> JobStatus:
+        """A snapshot of job ``job_id``; polling keeps it alive. An id this process does not know is restored from
+        the store when runs of it were saved; otherwise ``UnknownJob``."""
+        self.reap()
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is not None:
+                job.last_poll = time.monotonic()
+                return self._snapshot(job)
+        return self._restore(job_id)
+
+    def cancel(self, job_id: str, *, optimizer: int | None = None) -> bool:
+        """Ask job ``job_id`` to stop (``stopping``, then ``cancelled`` within a second), or with ``optimizer`` (a
+        position in its ``spec.optimizers``) only that optimizer's runs (the module docstring). False if the job had
+        already ended or the optimizer was already stopped."""
+        self.reap()
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                raise UnknownJob(f"jobs: no job {job_id!r} (finished long ago and dropped, or never submitted)")
+            job.last_poll = time.monotonic()
+            if job.state in ENDED:
+                return False
+            if optimizer is None:
+                self._stop(job)
+                return True
+            check_number("cancel", "optimizer", optimizer, low=0, high=len(job.stopped) - 1, integer=True)
+            if job.stopped[optimizer]:
+                return False
+            job.stopped[optimizer] = 1
+            if all(job.stopped):  # nothing left to run: the job itself is cancelled
+                self._stop(job)
+            return True
+
+    def jobs(self, session: str | None = None) -> list[JobStatus]:
+        """Snapshots of every job (of ``session`` when given), oldest first; this does not keep them alive."""
+        self.reap()
+        with self._lock:
+            return [self._snapshot(job) for job in self._jobs.values() if session is None or job.session == session]
+
+    def reap(self) -> list[str]:
+        """Cancel and drop the jobs not polled for ``idle_timeout`` seconds; return their ids."""
+        deadline = time.monotonic() - self.idle_timeout
+        with self._lock:
+            idle = [job for job in self._jobs.values() if job.last_poll < deadline]
+            for job in idle:
+                self._stop(job)
+                del self._jobs[job.job_id]
+        for job in idle:
+            logger.info("jobs: dropped job %s (not polled for %.0f s)", job.job_id, self.idle_timeout)
+        return [job.job_id for job in idle]
+
+    def shutdown(self) -> None:
+        """Cancel every job and stop the reaper (tests; a server simply exits)."""
+        self._closed.set()
+        with self._lock:
+            for job in self._jobs.values():
+                self._stop(job)
+
+    # --- workers ------------------------------------------------------------------------------------------------
+
+    def _work(self, job: _Job) -> None:
+        """A job's thread: wait for a slot, run (here or in a process), record the outcome; never raises."""
+        while not self._slots.acquire(timeout=0.05):
+            if job.stop.is_set():
+                self._end(job, CANCELLED)
+                return
+        try:
+            with self._lock:
+                stopped = job.stop.is_set()
+                if not stopped:
+                    job.state = RUNNING
+            if stopped:
+                self._end(job, CANCELLED)
+                return
+            if job.process:
+                self._run_process(job)
+            else:
+                self._resolve_run()(job.spec, on_progress=lambda p: self._on_progress(job, p),
+                                    should_stop=job.stop.is_set, on_result=lambda r: self._on_result(job, r),
+                                    on_telemetry=lambda t: self._on_telemetry(job, t),
+                                    should_stop_optimizer=job.stopped.__getitem__)
+        except Exception as error:  # a failing run fails its job, never the manager
+            logger.exception("jobs: job %s failed", job.job_id)
+            self._end(job, FAILED, describe(error))
+        else:
+            incomplete = len(job.results) < len(job.runs) or any(r.status == "cancelled" for r in job.results)
+            self._end(job, CANCELLED if job.stop.is_set() and incomplete else FINISHED)
+        finally:
+            self._slots.release()
+
+    def _resolve_run(self) -> RunFunction:
+        if self._run is None:
+            self._run = run_comparison
+        return self._run
+
+    def _run_process(self, job: _Job) -> None:
+        """Run the job in a worker process; relay its progress, telemetry, results and cancels; raise its error
+        here (``WorkerFailed``). A worker terminated after ignoring a cancel just ends the job."""
+        worker = Worker(_comparison_main, self._resolve_run(), job.spec.to_json(), job.stopped,
+                        threads=worker_threads(self.max_running), name=f"optiscope-job-{job.job_id}")
+        worker.start()
+        try:
+            while True:
+                if job.stop.is_set():
+                    worker.stop()  # once: asks, then terminates after the grace period
+                alive = worker.alive  # before reading: a worker that ended has flushed its last reports
+                report = worker.report(timeout=0.05)
+                if report is None:
+                    if alive:
+                        continue
+                    if worker.stop_requested:
+                        return
+                    raise WorkerFailed(f"the worker process exited with code {worker.exitcode}")
+                kind, payload = report
+                if kind == "progress":
+                    self._on_progress(job, Progress(**payload))
+                elif kind == "telemetry":
+                    self._on_telemetry(job, Telemetry(**payload))
+                elif kind == "result":
+                    self._on_result(job, RunResult.from_dict(payload))
+                elif kind == "error":
+                    raise WorkerFailed(payload)
+                else:
+                    return
+        finally:
+            worker.close()
+
+    def _on_progress(self, job: _Job, progress: Progress) -> None:
+        with self._lock:
+            job.progress = progress
+            job.events.append(progress)
+
+    def _on_telemetry(self, job: _Job, telemetry: Telemetry) -> None:
+        """Grow the partial result of the run in progress (a new one when the report is of the next run)."""
+        with self._lock:
+            if telemetry.run != job.partial_run:
+                job.partial = RunResult(job.runs[telemetry.run], "running", [], [], {})
+                job.partial_run = telemetry.run
+            job.partial.records.extend(telemetry.records)
+            job.partial.epochs.extend(telemetry.epochs)
+
+    def _on_result(self, job: _Job, result: RunResult) -> None:
+        with self._lock:
+            job.results.append(result)
+            job.partial = None
+        if self.save:
+            try:
+                store.save(result, job_id=job.job_id, comparison=job.spec)
+            except OSError as error:
+                warnings.warn(f"jobs: could not save a run of job {job.job_id} ({error})", RuntimeWarning,
+                              stacklevel=2)
+
+    def _stop(self, job: _Job) -> None:
+        """Ask ``job`` to stop (the caller holds the lock): its thread, or the relay to its worker process, sees
+        ``job.stop``."""
+        job.stop.set()
+        if job.state in ACTIVE:
+            job.state = STOPPING
+
+    def _end(self, job: _Job, state: JobState, error: str | None = None) -> None:
+        with self._lock:
+            job.state, job.error, job.ended_at = state, error, time.time()
+            job.partial = None  # a run cut short by a failure or a terminated worker never ended: no curves of it
+
+    def _snapshot(self, job: _Job) -> JobStatus:
+        """The job as it stands; the partial result is copied, as the worker keeps growing the job's own."""
+        partial = job.partial
+        if partial is not None:
+            partial = replace(partial, records=list(partial.records), epochs=list(partial.epochs))
+        stopped = tuple(index for index, flag in enumerate(job.stopped) if flag)
+        return JobStatus(job.job_id, job.state, job.spec, job.session, job.progress, tuple(job.results),
+                         tuple(job.events), job.error, len(job.runs), job.submitted_at, job.ended_at,
+                         job.restored, partial, stopped)
+
+    def _restore(self, job_id: str) -> JobStatus:
+        """A job of an earlier server process, from its saved runs; it joins this manager's table (and its reaper)."""
+        comparison, results = store.load_job(job_id) if self.save else (None, [])
+        if not results or comparison is None:
+            raise UnknownJob(f"jobs: no job {job_id!r} (not polled for a while and dropped, or never submitted)")
+        complete = len(results) == len(comparison.runs()) and all(r.status != "cancelled" for r in results)
+        job = _Job(job_id, comparison, "", False, self.max_events, state=FINISHED if complete else CANCELLED,
+                   results=list(results), ended_at=time.time(), restored=True)
+        with self._lock:
+            return self._snapshot(self._jobs.setdefault(job_id, job))
+
+    def _start_reaper(self) -> None:
+        with self._lock:
+            if self._reaper is not None:
+                return
+            self._reaper = threading.Thread(target=self._reap_forever, name="optiscope-job-reaper", daemon=True)
+        self._reaper.start()
+
+    def _reap_forever(self) -> None:
+        while not self._closed.wait(self.reap_interval):
+            self.reap()
+
+
+def _context() -> multiprocessing.context.SpawnContext:
+    return multiprocessing.get_context("spawn")
+
+
+def _comparison_main(run: RunFunction, spec_json: str, stopped: Any, *, report: Report,
+                     should_stop: Callable[[], bool]) -> None:
+    """A worker process's target: run the comparison, reporting progress, live telemetry and results;
+    ``stopped`` (a flag per optimizer, in shared memory) stops one optimizer."""
+    run(ComparisonSpec.from_json(spec_json), on_progress=lambda p: report("progress", asdict(p)),
+        should_stop=should_stop, on_result=lambda r: report("result", r.to_dict()),
+        on_telemetry=lambda t: report("telemetry", asdict(t)), should_stop_optimizer=stopped.__getitem__)
+
+
+_MANAGER: JobManager | None = None
+_MANAGER_LOCK = threading.Lock()
+
+
+def get_manager() -> JobManager:
+    """The job manager of this server process (created on first use)."""
+    global _MANAGER
+    with _MANAGER_LOCK:
+        if _MANAGER is None:
+            _MANAGER = JobManager()
+        return _MANAGER

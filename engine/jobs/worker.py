@@ -1,0 +1,150 @@
+"""A worker process: one way to run background work in a spawn process, size its torch threads, relay its reports
+and errors, and stop it.
+
+``Worker(target, *args, threads=...)`` runs the module-level ``target(*args, report=..., should_stop=...)`` in a
+fresh spawn process (spawn pickles ``target`` by name) that first calls ``engine.runs.configure_threads(threads)``:
+the thread count is an argument, never an environment variable. The child sends ``(kind, payload)`` reports through
+``report`` (picklable payloads: progress, telemetry, results, stages) and ends with ``("done", None)``, or
+``("error", message)`` when ``target`` raised (a one-line message, ``describe``); the parent reads them with
+``Worker.report`` (waiting for the next) or ``Worker.reports`` (all so far).
+
+Stop: ``stop`` sets the event the child polls as ``should_stop`` (it ends its work cooperatively, usually within a
+second), and terminates the process if it is still alive ``STOP_GRACE`` seconds later. The child ignores Ctrl-C: the
+process that started it decides when it stops (the command line's first Ctrl-C stops its workers through this event).
+
+``worker_threads`` is the one place that decides a worker's thread count.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import signal
+import threading
+from collections.abc import Callable
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from engine.runs import configure_threads, usable_cores
+
+logger = logging.getLogger(__name__)
+
+STOP_GRACE = 10.0  # seconds a stopped worker may take to end cooperatively before it is terminated
+
+Report = Callable[[str, Any], None]
+"""How a worker's target reports: ``report(kind, payload)``."""
+
+
+class WorkerFailed(RuntimeError):
+    """A worker process reported an error (its message is the child's one-line message) or died without a word."""
+
+
+def worker_threads(at_once: int = 1) -> int:
+    """The torch threads of each of ``at_once`` worker processes that compute side by side: an equal share of the
+    usable cores, at least one. Measured on 2 cores: two MNIST-1D workers with every core each took 131 s from
+    oversubscription, with one thread each 1.2 s (the job manager's docstring)."""
+    return max(1, usable_cores() // max(1, at_once))
+
+
+def describe(error: BaseException) -> str:
+    """The one-line message a job keeps for ``error``: its type and the first line of its text (a worker's own
+    message as it is)."""
+    if isinstance(error, WorkerFailed):
+        return str(error)
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+class Worker:
+    """One spawn process running ``target(*args, report=, should_stop=)`` with ``threads`` torch threads; see the
+    module docstring. Created stopped: ``start`` launches it. Thread-safe."""
+
+    def __init__(self, target: Callable[..., Any], *args: Any, threads: int, name: str = "optiscope-worker") -> None:
+        context = multiprocessing.get_context("spawn")
+        self._messages = context.Queue()
+        self._stop = context.Event()
+        self._process: BaseProcess = context.Process(target=_child_main, name=name, daemon=True,
+                                                     args=(target, args, threads, self._messages, self._stop))
+        self._started = False
+        self._terminator: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            self._process.start()
+            self._started = True
+
+    @property
+    def alive(self) -> bool:
+        return self._started and self._process.is_alive()
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._process.exitcode
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def stop(self, grace: float = STOP_GRACE) -> None:
+        """Ask the child to stop, and terminate it if it is alive ``grace`` seconds later; calling it again changes
+        nothing."""
+        self._stop.set()
+        with self._lock:
+            if not self._started or self._terminator is not None:
+                return
+            self._terminator = threading.Thread(target=self._terminate_after, args=(grace,), daemon=True,
+                                                name=f"{self._process.name}-stop")
+        self._terminator.start()
+
+    def report(self, timeout: float) -> tuple[str, Any] | None:
+        """The child's next report, waiting up to ``timeout`` seconds; None when there is none."""
+        try:
+            return self._messages.get(timeout=timeout)
+        except (queue.Empty, OSError, ValueError):  # OSError, ValueError: the queue was closed
+            return None
+
+    def reports(self) -> list[tuple[str, Any]]:
+        """The child's reports so far, without waiting."""
+        taken = []
+        while True:
+            try:
+                taken.append(self._messages.get_nowait())
+            except (queue.Empty, OSError, ValueError):
+                return taken
+
+    def close(self) -> None:
+        """Stop the process if it still runs (waiting up to ``STOP_GRACE`` seconds, then terminating it) and release
+        the queue (reports not taken are gone)."""
+        if self._started:
+            self._stop.set()
+            self._process.join(timeout=STOP_GRACE)
+            if self._process.is_alive():
+                self._process.terminate()
+                self._process.join(timeout=STOP_GRACE)
+        self._messages.close()
+
+    def _terminate_after(self, grace: float) -> None:
+        self._process.join(timeout=grace)
+        if self._process.is_alive():
+            logger.warning("jobs: terminating worker %s (pid %s), which ignored a stop for %.0f s",
+                           self._process.name, self._process.pid, grace)
+            self._process.terminate()
+            self._process.join(timeout=STOP_GRACE)
+
+
+def _child_main(target: Callable[..., Any], args: tuple[Any, ...], threads: int, messages: Any, stop: Any) -> None:
+    """The worker process: set its threads, run ``target`` and report how it ended."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops its workers (``stop``), not the terminal's Ctrl-C
+
+    def report(kind: str, payload: Any) -> None:
+        messages.put((kind, payload))
+
+    try:
+        configure_threads(threads)
+        target(*args, report=report, should_stop=stop.is_set)
+    except Exception as error:  # reported to the parent as one line; the process ends normally
+        report("error", describe(error))
+    else:
+        report("done", None)

@@ -1,0 +1,41 @@
+"""Sweeps: fair Optuna studies over search spaces from the registry, and the seed claims as data, tuned and judged
+over seeds. ``studies`` and ``claims`` are the two halves; ``background`` runs either for the Sweeps page."""
+
+from engine.sweeps import background, claims, studies
+from engine.sweeps.claims import QUICK, Claim, Reproduction, get_claim, load_claims, load_result, reproduce
+from engine.sweeps.search_space import (
+    Choices,
+    Range,
+    SearchSpace,
+    check_space,
+    default_space,
+    format_space,
+    parse_space,
+)
+from engine.sweeps.studies import Mode, ModeProgress, SweepSpec, default_storage, open_storage, run_sweep
+
+__all__ = [
+    "QUICK",
+    "Choices",
+    "Claim",
+    "Mode",
+    "ModeProgress",
+    "Range",
+    "Reproduction",
+    "SearchSpace",
+    "SweepSpec",
+    "background",
+    "check_space",
+    "claims",
+    "default_space",
+    "default_storage",
+    "format_space",
+    "get_claim",
+    "load_claims",
+    "load_result",
+    "open_storage",
+    "parse_space",
+    "reproduce",
+    "run_sweep",
+    "studies",
+]

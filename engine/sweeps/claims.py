@@ -1,0 +1,315 @@
+"""The seed claims as data (``assets/claims.json``) and their reproduction: tuned fairly, judged over seeds.
+
+A claim names its modes (optimizers, fixed values, tuned ranges), its budget (trials and epochs per trial), the
+final training length, the pairs it compares and the numbers the seed reported. ``reproduce`` tunes every mode
+with the same budget (``engine.sweeps.studies``: the objective is the validation loss, never the test set), trains each
+mode's best configuration from seeds 1..N (seed 0 tuned it; the same initial weights and batches for every mode
+of a seed) and compares the pairs with Welch's t-test.
+
+Two metrics each: the seed's own (``metric``, e.g. the best test accuracy over epochs, which peeks at the test set
+by choosing the epoch on it) and the clean one (``clean_metric``, e.g. the test accuracy at the epoch of lowest
+validation loss). A comparison's verdict at level ``ALPHA``: *supported* when the difference is significant and in
+the claimed direction (the sign of the seed's reported difference, else "the first mode is better"),
+*contradicted* when it is significant the other way, else *not distinguishable at N seeds*.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from engine.home import optiscope_home
+from engine.runs import Progress, RunResult, Welch, mean_ci, run_comparison, text_table, welch
+from engine.sweeps import search_space, studies
+from engine.sweeps.studies import Mode, SweepSpec
+from optimizers.registry import HyperValue
+from optimizers.validation import check_choice, check_number
+
+CLAIMS_PATH = Path(__file__).resolve().parents[2] / "assets" / "claims.json"
+ALPHA = 0.05
+QUICK = {"trials": 2, "tune_epochs": 1, "epochs": 2, "seeds": 2}
+"""``--quick``: budgets shrunk so that every claim runs end to end in seconds (for tests, not for verdicts)."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A number read from a run's per-epoch rows."""
+
+    key: str
+    description: str
+    higher_is_better: bool
+    read: Callable[[list[dict[str, float]]], float]
+
+
+def _at_best_val(column: str) -> Callable[[list[dict[str, float]]], float]:
+    def read(epochs: list[dict[str, float]]) -> float:
+        finite = [row for row in epochs if math.isfinite(row["val_loss"])]
+        return min(finite, key=lambda row: row["val_loss"])[column] if finite else math.nan
+    return read
+
+
+METRICS = {
+    metric.key: metric for metric in (
+        Metric("best_test_accuracy", "best test accuracy over epochs (peeks at the test set)", True,
+               lambda epochs: max((row["test_accuracy"] for row in epochs), default=math.nan)),
+        Metric("test_accuracy_at_best_val", "test accuracy at the epoch of lowest validation loss", True,
+               _at_best_val("test_accuracy")),
+        Metric("best_val_loss", "lowest validation loss over epochs", False,
+               lambda epochs: min((row["val_loss"] for row in epochs), default=math.nan)),
+        Metric("final_val_loss", "validation loss after the last epoch", False,
+               lambda epochs: epochs[-1]["val_loss"] if epochs else math.nan),
+        Metric("test_loss_at_best_val", "test loss at the epoch of lowest validation loss", False,
+               _at_best_val("test_loss")),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One seed experiment, as data."""
+
+    key: str
+    title: str
+    source: str
+    statement: str
+    sweep: SweepSpec  # the tuning: modes, trials per mode, epochs per trial
+    epochs: int  # the final training of each mode's best configuration
+    comparisons: tuple[tuple[str, str], ...]  # (mode, baseline) pairs
+    metric: str
+    clean_metric: str
+    reported: dict[str, float] = field(default_factory=dict)
+    reported_params: dict[str, dict[str, HyperValue]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        labels = [mode.label for mode in self.sweep.modes]
+        for pair in self.comparisons:
+            for label in pair:
+                check_choice(self.key, "compared mode", label, labels)
+        check_choice(self.key, "metric", self.metric, tuple(METRICS))
+        check_choice(self.key, "clean_metric", self.clean_metric, tuple(METRICS))
+        check_number(self.key, "epochs", self.epochs, low=1, high=10_000, integer=True)
+
+    def quick(self) -> Claim:
+        """The same claim with ``QUICK``'s budgets, under its own study name."""
+        sweep = replace(self.sweep, name=f"{self.sweep.name}-quick", trials=QUICK["trials"],
+                        epochs=QUICK["tune_epochs"])
+        return replace(self, sweep=sweep, epochs=QUICK["epochs"])
+
+    def claimed_better(self, mode: str, baseline: str) -> bool:
+        """Whether the seed claims ``mode`` better than ``baseline`` (on either metric: better is better): the sign
+        of its reported difference on its own metric where it reported both, else yes (a claim names its
+        contender first)."""
+        if mode in self.reported and baseline in self.reported:
+            difference = self.reported[mode] - self.reported[baseline]
+            return difference > 0 if METRICS[self.metric].higher_is_better else difference < 0
+        return True
+
+
+def load_claims(path: Path = CLAIMS_PATH) -> dict[str, Claim]:
+    """Every claim in ``path`` (``assets/claims.json``), checked."""
+    data = json.loads(path.read_text())
+    return {key: _claim(key, entry) for key, entry in data.items()}
+
+
+def get_claim(key: str) -> Claim:
+    """Claim ``key``; ``ValueError`` listing the known claims otherwise."""
+    claims = load_claims()
+    check_choice("reproduce", "claim", key, tuple(claims))
+    return claims[key]
+
+
+def _claim(key: str, entry: Mapping[str, Any]) -> Claim:
+    modes = tuple(
+        Mode(mode["label"], mode["key"], dict(mode.get("fixed", {})), search_space.from_dict(mode.get("space", {})))
+        for mode in entry["modes"]
+    )
+    sweep = SweepSpec(name=f"claim-{key}", modes=modes, trials=entry["trials"], task=entry["task"],
+                      epochs=entry["tune_epochs"], batch_size=entry["batch_size"],
+                      task_args=dict(entry.get("task_args", {})), seed=0, pruner=entry.get("pruner", "median"))
+    return Claim(
+        key=key, title=entry["title"], source=entry["source"], statement=entry["statement"], sweep=sweep,
+        epochs=entry["epochs"], comparisons=tuple(tuple(pair) for pair in entry["comparisons"]),  # type: ignore[misc]
+        metric=entry["metric"], clean_metric=entry["clean_metric"], reported=dict(entry.get("reported", {})),
+        reported_params={mode["label"]: mode["reported_params"] for mode in entry["modes"]
+                         if "reported_params" in mode},
+    )
+
+
+@dataclass(frozen=True)
+class ModeOutcome:
+    """One mode's final runs: its chosen hyperparameters and, per seed, both metrics (NaN where it diverged)."""
+
+    label: str
+    hyperparameters: dict[str, HyperValue]
+    seed_metric: list[float]
+    clean_metric: list[float]
+    diverged: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One comparison on one metric."""
+
+    mode: str
+    baseline: str
+    metric: str
+    claimed_better: bool
+    difference: float
+    p: float
+    verdict: str
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """What ``reproduce`` measured; JSON round-trip, saved under ``$OPTISCOPE_HOME/claims``."""
+
+    claim: str
+    quick: bool
+    seeds: list[int]
+    modes: list[ModeOutcome]
+    verdicts: list[Verdict]
+    seconds: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Reproduction:
+        return cls(data["claim"], data["quick"], list(data["seeds"]),
+                   [ModeOutcome(**mode) for mode in data["modes"]],
+                   [Verdict(**verdict) for verdict in data["verdicts"]], dict(data["seconds"]))
+
+
+def judge(difference: float, p: float, claimed_better: bool, higher_is_better: bool, seeds: int) -> str:
+    """``supported``, ``contradicted`` or ``not distinguishable at N seeds`` (module docstring)."""
+    if not math.isfinite(p) or p >= ALPHA or difference == 0:
+        return f"not distinguishable at {seeds} seeds"
+    better = difference > 0 if higher_is_better else difference < 0
+    return "supported" if better == claimed_better else "contradicted"
+
+
+def reproduce(key: str, *, seeds: int = 10, quick: bool = False, workers: int = 1, storage_url: str | None = None,
+              on_stage: Callable[[str], None] | None = None,
+              on_progress: Callable[[Progress], None] | None = None,
+              should_stop: Callable[[], bool] | None = None) -> Reproduction | None:
+    """Tune claim ``key`` as it was tuned, train every mode's best configuration from seeds 1..``seeds`` and judge
+    its comparisons; the result is saved (``result_path``) and returned. ``on_stage`` names each stage.
+
+    ``should_stop`` stops the tuning (its trial in progress is requeued for the next start) or the training; a
+    stopped reproduction saves nothing and returns None, so the last saved result stays.
+    """
+    check_number("reproduce", "seeds", seeds, low=2, high=1000, integer=True)
+    claim = get_claim(key).quick() if quick else get_claim(key)
+    stopped = should_stop or (lambda: False)
+    started = time.monotonic()
+    if on_stage:
+        on_stage(f"tuning {len(claim.sweep.modes)} modes, {claim.sweep.trials} trials each")
+    studies.run_sweep(claim.sweep, workers=workers, storage_url=storage_url, should_stop=stopped)
+    if stopped():  # tuned on part of the budget: not the claim's tuning
+        return None
+    tuned = time.monotonic()
+    choices = studies.best_choices(claim.sweep, studies.open_storage(storage_url))
+    seed_list = tuple(range(1, seeds + 1))
+    if on_stage:
+        on_stage(f"training the best configurations for {claim.epochs} epochs from seeds 1..{seeds}")
+    comparison = studies.comparison(claim.sweep, choices, seed_list, claim.epochs)
+    results = run_comparison(comparison, on_progress=on_progress, should_stop=stopped)
+    if stopped():  # runs cut short: never judged, never saved over the last result
+        return None
+    outcomes = _outcomes(claim, choices, results)
+    reproduction = Reproduction(
+        claim=key, quick=quick, seeds=list(seed_list), modes=outcomes, verdicts=_verdicts(claim, outcomes),
+        seconds={"tuning": tuned - started, "evaluation": time.monotonic() - tuned},
+    )
+    path = result_path(key, quick)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(reproduction.to_dict(), indent=1))
+    temporary.replace(path)
+    return reproduction
+
+
+def result_path(key: str, quick: bool = False) -> Path:
+    """Where ``reproduce`` saves claim ``key``'s result."""
+    return optiscope_home() / "claims" / f"{key}{'-quick' if quick else ''}.json"
+
+
+def load_result(key: str, quick: bool = False) -> Reproduction | None:
+    """The last saved reproduction of claim ``key`` (None when there is none or it cannot be read)."""
+    try:
+        return Reproduction.from_dict(json.loads(result_path(key, quick).read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _outcomes(claim: Claim, choices: Mapping[str, Any], results: Sequence[RunResult]) -> list[ModeOutcome]:
+    metric, clean = METRICS[claim.metric], METRICS[claim.clean_metric]
+    labels = list(choices)
+    outcomes = []
+    for position, label in enumerate(labels):
+        runs = [result for index, result in enumerate(results) if index % len(labels) == position]
+        usable = [result for result in runs if result.status != "diverged"]
+        outcomes.append(ModeOutcome(
+            label=label,
+            hyperparameters=dict(choices[label].hyperparameters),
+            seed_metric=[metric.read(r.epochs) if r in usable else math.nan for r in runs],
+            clean_metric=[clean.read(r.epochs) if r in usable else math.nan for r in runs],
+            diverged=len(runs) - len(usable),
+        ))
+    return outcomes
+
+
+def _verdicts(claim: Claim, outcomes: Sequence[ModeOutcome]) -> list[Verdict]:
+    by_label = {outcome.label: outcome for outcome in outcomes}
+    verdicts = []
+    for mode, baseline in claim.comparisons:
+        for metric_key, attribute in ((claim.metric, "seed_metric"), (claim.clean_metric, "clean_metric")):
+            metric = METRICS[metric_key]
+            test: Welch = welch(getattr(by_label[mode], attribute), getattr(by_label[baseline], attribute))
+            claimed = claim.claimed_better(mode, baseline)
+            seeds = len(getattr(by_label[mode], attribute))
+            verdicts.append(Verdict(mode, baseline, metric_key, claimed, test.difference, test.p,
+                                    judge(test.difference, test.p, claimed, metric.higher_is_better, seeds)))
+    return verdicts
+
+
+def format_table(claim: Claim, reproduction: Reproduction) -> str:
+    """The printed report: per mode the seed's number beside ours (mean ± 95% CI) on both metrics, then each
+    comparison's difference, Welch p and verdict."""
+    metric, clean = METRICS[claim.metric], METRICS[claim.clean_metric]
+    n = len(reproduction.seeds)
+    lines = [
+        f"{claim.key}: {claim.title}" + (" [quick: budgets shrunk, not a verdict]" if reproduction.quick else ""),
+        f"seed metric  = {metric.key}: {metric.description}",
+        f"clean metric = {clean.key}: {clean.description}",
+        f"ours: mean ± 95% CI over seeds {reproduction.seeds[0]}..{reproduction.seeds[-1]} (n={n}); "
+        f"tuning {reproduction.seconds['tuning']:.0f} s, evaluation {reproduction.seconds['evaluation']:.0f} s",
+        "",
+    ]
+    rows = [("mode", "seed reported", f"ours ({metric.key})", f"ours ({clean.key})", "diverged", "tuned")]
+    for outcome in reproduction.modes:
+        reported = claim.reported.get(outcome.label)
+        tuned = ", ".join(f"{name}={_short(value)}" for name, value in outcome.hyperparameters.items()
+                          if name in next(m.space for m in claim.sweep.modes if m.label == outcome.label))
+        rows.append((outcome.label, f"{reported:.4f}" if reported is not None else "-",
+                     str(mean_ci(outcome.seed_metric)), str(mean_ci(outcome.clean_metric)),
+                     f"{outcome.diverged}/{n}", tuned or "(preset)"))
+    lines += [text_table(rows), ""]
+    rows = [("comparison", "metric", "claimed", "difference", "Welch p", "verdict")]
+    for verdict in reproduction.verdicts:
+        better = "higher" if METRICS[verdict.metric].higher_is_better else "lower"
+        claimed = better if verdict.claimed_better else ("lower" if better == "higher" else "higher")
+        rows.append((f"{verdict.mode} vs {verdict.baseline}", verdict.metric, claimed,
+                     f"{verdict.difference:+.4f}", f"{verdict.p:.3g}" if math.isfinite(verdict.p) else "-",
+                     verdict.verdict))
+    lines.append(text_table(rows))
+    return "\n".join(lines)
+
+
+def _short(value: HyperValue) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
