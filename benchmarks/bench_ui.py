@@ -102,6 +102,7 @@ def plain_rerun(page: Page) -> float:
 def playground_redraw(page: Page, key: str) -> float:
     """Seconds from moving the first ``lr`` slider one stop (``key``: ArrowRight or ArrowLeft) to the trajectory
     figure's new data in the page and the end of the script run."""
+    page.wait_for_function(f"() => ({FIGURES_JS})().length > 0", timeout=TIMEOUT_MS)  # Plotly draws after the run
     before = page.evaluate(FIGURES_JS)[0]
     lr = page.get_by_test_id("stSidebar").get_by_test_id("stSlider").filter(
         has=page.get_by_text("lr", exact=True)).first.get_by_role("slider")

@@ -38,8 +38,8 @@ from ui.components import UrlState, download_buttons, escape_markdown, figure_wi
 
 POLL_SECONDS = 1.5
 DEFAULT_OPTIMIZERS = ("adam", "sgd")
+# The tasks a sweep can run on, by name: MNIST-1D first (the default), then the surfaces.
 TASKS = {MNIST1D: get_task(MNIST1D).title} | {task.key: task.title for task in named_tasks()}
-"""The tasks a sweep can run on, MNIST-1D first (the default), by name."""
 PRUNERS = {"median": "median", "hyperband": "Hyperband", "none": "none"}
 VIEW = "sweeps.view"  # session_state key: the sweep shown below the configuration
 

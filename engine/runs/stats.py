@@ -1,12 +1,14 @@
-"""Mean and 95% confidence interval over seeds (Student t), for the CLI table, the app and the sweeps."""
+"""Mean and 95% confidence interval over seeds (Student t), for the CLI table, the app and the sweeps.
+
+``scipy.stats`` is imported on first use: it takes about a second to import, which every worker process (they all
+import ``engine.runs``) would otherwise pay before its first step.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-from scipy import stats
 
 from optimizers.validation import check_number
 
@@ -56,6 +58,8 @@ def mean_ci(values: Iterable[float], confidence: float = 0.95) -> MeanCI:
     if n == 1:
         return MeanCI(mean, math.nan, 1, confidence)
     variance = math.fsum((value - mean) ** 2 for value in finite) / (n - 1)
+    from scipy import stats
+
     half_width = float(stats.t.ppf((1 + confidence) / 2, n - 1)) * math.sqrt(variance / n)
     return MeanCI(mean, half_width, n, confidence)
 
@@ -81,5 +85,7 @@ def welch(a: Iterable[float], b: Iterable[float]) -> Welch:
     difference = math.fsum(left) / len(left) - math.fsum(right) / len(right)
     if len(left) < 2 or len(right) < 2 or (len(set(left)) == 1 and len(set(right)) == 1):
         return Welch(difference, math.nan, math.nan)
+    from scipy import stats
+
     result = stats.ttest_ind(left, right, equal_var=False)
     return Welch(difference, float(result.statistic), float(result.pvalue))
