@@ -473,32 +473,22 @@ def test_runs_axis_batched_equals_separate(options: dict) -> None:
 
 
 @pytest.mark.parametrize("num_lrc", range(5))
-def test_the_workspace_holds_the_same_buffers_from_the_third_step_on(num_lrc: int) -> None:
+def test_the_workspace_holds_the_same_buffers_and_views_from_the_third_step_on(num_lrc: int) -> None:
     """The temporaries and views a caller keeps between steps are made in the first two steps (g and D alternate
-    between two buffers), then reused: nothing accumulates over a long run."""
+    between two buffers), then reused: nothing accumulates over a long run, and from the third step on no view of
+    the layers is made."""
     params = [torch.randn(1, 3, 4, dtype=torch.float64), torch.randn(1, 5, dtype=torch.float64)]
     state, workspace = autosgm_state(params, num_lrc=num_lrc), {}
-    entries = []
+    buffers, views = [], []
     for t in range(1, 7):
         autosgm(params, [torch.randn_like(p) for p in params], state, t, lr=0.01, beta=0.9, gamma=0.5,
                 num_lrc=num_lrc, workspace=workspace)
-        entries.append(set(map(id, [*workspace.values(), state["delta"]])))
-    assert entries[2] == entries[3] == entries[4] == entries[5]
-
-
-@pytest.mark.parametrize("num_lrc", range(5))
-def test_the_workspace_views_stop_growing_from_the_third_step_on(num_lrc: int) -> None:
-    """The layers' views are made once per buffer that lasts: from the third step on no view is made."""
-    params = [torch.randn(1, 3, 4, dtype=torch.float64), torch.randn(1, 5, dtype=torch.float64)]
-    state, workspace = autosgm_state(params, num_lrc=num_lrc), {}
-    entries = []
-    for t in range(1, 7):
-        autosgm(params, [torch.randn_like(p) for p in params], state, t, lr=0.01, beta=0.9, gamma=0.5,
-                num_lrc=num_lrc, workspace=workspace)
-        (views,) = [value for value in workspace.values() if isinstance(value, LayerViews)]
-        entries.append({id(view) for cache in (views.columns, views.shaped) for _, made in cache.values()
-                        for view in made})
-    assert entries[2] == entries[3] == entries[4] == entries[5]
+        buffers.append(set(map(id, [*workspace.values(), state["delta"]])))
+        (layer_views,) = [value for value in workspace.values() if isinstance(value, LayerViews)]
+        views.append({id(view) for cache in (layer_views.columns, layer_views.shaped) for _, made in cache.values()
+                      for view in made})
+    assert buffers[2] == buffers[3] == buffers[4] == buffers[5]
+    assert views[2] == views[3] == views[4] == views[5]
 
 
 def test_the_parameter_is_the_state() -> None:

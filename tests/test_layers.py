@@ -136,3 +136,13 @@ def test_the_ui_imports_only_the_engine_parts_public_names(repo_root: Path) -> N
             if private:
                 offenders.append(f"{path.name}:{node.lineno} {node.module}: {', '.join(private)}")
     assert not offenders, "not public: " + "; ".join(offenders)
+
+
+def test_every_engine_part_says_its_job_and_names_its_public_surface(repo_root: Path) -> None:
+    for init in sorted((repo_root / "engine").glob("*/__init__.py")):
+        tree = ast.parse(init.read_text())
+        summary = (ast.get_docstring(tree) or "").split("\n")[0]
+        assert summary.endswith("."), f"{init.parent.name}: its docstring's first line says the part's job"
+        names = {target.id for node in tree.body if isinstance(node, ast.Assign) for target in node.targets
+                 if isinstance(target, ast.Name)}
+        assert "__all__" in names, f"{init.parent.name}: __all__ names its public surface"

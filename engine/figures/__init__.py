@@ -1,5 +1,6 @@
-"""Figures: pure functions from telemetry, studies and theory to plotly Figures, one colour per optimizer, one
-shared style, and the text and CSV/JSON exports behind them. Each page's figures come with ``*_CAPTIONS``: the
+"""Figures: pure functions from telemetry, studies and theory to Plotly figures, and the exports behind them.
+
+One colour per optimizer (``colours``), one shared look (``style``); each page's figures come with ``*_CAPTIONS``, the
 sentences shown beside them."""
 
 from engine.figures.colours import HIGHLIGHT, NEUTRAL, optimizer_colour

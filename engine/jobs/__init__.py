@@ -1,6 +1,8 @@
-"""Jobs: one system for background work: comparisons (``JobManager``) and named long jobs, sweeps and claim
-reproductions (``JobRegistry``), on one worker process (``Worker``: its torch threads, reports, errors and stop), one
-thread decision (``worker_threads``) and one state vocabulary (``JobState``)."""
+"""Jobs: one system for background work, on one worker process, one thread decision and one state vocabulary.
+
+Comparisons run on ``JobManager``, sweeps and claim reproductions as named jobs on ``JobRegistry``; both start
+``Worker`` processes (their torch threads from ``worker_threads``, their reports, errors and stop) and share
+``JobState``."""
 
 from engine.jobs.manager import Busy, JobManager, JobStatus, UnknownJob, get_manager
 from engine.jobs.registry import JobRegistry, NamedJobStatus, get_registry

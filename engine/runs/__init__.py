@@ -1,5 +1,7 @@
-"""Runs: what to run (RunSettings, RunSpec, ComparisonSpec), the runner, the results, their store on disk and their
-statistics over seeds, and where they compute."""
+"""Runs: what to run, the runner, the results with their store on disk and statistics over seeds, and devices.
+
+``RunSettings`` (shared by ``RunSpec`` and ``ComparisonSpec``) says what to run; ``run_comparison`` hands each run to
+its task."""
 
 from engine.runs import store
 from engine.runs.device import configure_threads, resolve_device, usable_cores

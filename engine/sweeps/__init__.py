@@ -1,5 +1,6 @@
-"""Sweeps: fair Optuna studies over search spaces from the registry, and the seed claims as data, tuned and judged
-over seeds. ``studies`` and ``claims`` are the two halves; ``background`` runs either for the Sweeps page."""
+"""Sweeps: fair Optuna studies over search spaces from the registry, and the seed claims tuned and judged over seeds.
+
+``studies`` and ``claims`` are the two halves; ``background`` runs either as a named job for the Sweeps page."""
 
 from engine.sweeps import background, claims, studies
 from engine.sweeps.claims import QUICK, Claim, Reproduction, get_claim, load_claims, load_result, reproduce

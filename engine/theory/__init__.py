@@ -1,5 +1,4 @@
-"""AutoSGM's theory in closed form (the lowpass filter, the stability of its learning dynamics) and the simulation
-of its own step on quadratics that checks the theory."""
+"""Theory: AutoSGM's lowpass filter and the stability of its dynamics in closed form, checked by simulation."""
 
 from engine.theory.lowpass import LowpassResponse, lowpass, unit_dc_gain
 from engine.theory.simulation import simulate_quadratic
