@@ -27,7 +27,9 @@ from engine.sweeps import (
     check_space,
     claims,
     default_space,
+    default_storage,
     format_space,
+    open_storage,
     parse_space,
     studies,
 )
@@ -47,7 +49,7 @@ VIEW = "sweeps.view"  # session_state key: the sweep shown below the configurati
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _storage(url: str) -> BaseStorage:
     """The study storage at ``url`` (opened once per server; a failure is not cached, so a fixed URL retries)."""
-    return studies.open_storage(url)
+    return open_storage(url)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -157,10 +159,10 @@ def sweep_controls(url: UrlState) -> Config:
                                   "an Optuna RDB URL such as postgresql://user:password@host/db, so that workers on "
                                   "other machines (python -m engine worker) join the same study.").strip()
     if not storage_text:
-        st.caption(escape_markdown(f"default: {studies.default_storage()}"))
+        st.caption(escape_markdown(f"default: {default_storage()}"))
     storage_url: str | None = storage_text
     try:
-        _storage(storage_text or studies.default_storage())
+        _storage(storage_text or default_storage())
     except (ValueError, OSError) as error:
         st.error(f"This storage cannot be opened: {error}", icon=":material/error:")
         storage_url = None
@@ -184,7 +186,7 @@ def sweep_controls(url: UrlState) -> Config:
 
 def existing_setup_note(spec: SweepSpec, storage_url: str, note: Any) -> bool:
     """Say what Start does with a name the storage already has; False when the setups differ (Start refuses)."""
-    storage = _storage(storage_url or studies.default_storage())
+    storage = _storage(storage_url or default_storage())
     if spec.name not in studies.sweep_names(storage):
         return True
     stored = studies.load_sweep(storage, spec.name)
@@ -219,7 +221,7 @@ def _five_digits(value: float) -> str:
 def sweep_view(name: str, storage_url: str, workers: int, live: bool) -> None:
     """Progress, Stop or Resume, the best-so-far curves, each optimizer's parallel coordinates and importances, the
     trials table and the downloads of sweep ``name``."""
-    resolved = storage_url or studies.default_storage()
+    resolved = storage_url or default_storage()
     storage = _storage(resolved)
     try:
         spec = studies.load_sweep(storage, name)
@@ -360,7 +362,7 @@ if start and spec is not None and storage_url is not None:
 
 view: str | None = st.session_state[VIEW]
 if storage_url is not None:
-    known = sorted(studies.sweep_names(_storage(storage_url or studies.default_storage())))
+    known = sorted(studies.sweep_names(_storage(storage_url or default_storage())))
     if view is not None and view not in known:
         st.warning(f"There is no sweep {view!r} in this storage: it was never started here, or another storage "
                    "holds it.", icon=":material/link_off:")

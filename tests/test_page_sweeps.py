@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine.sweeps import claims, studies
 from engine.sweeps.search_space import default_space
+from engine.sweeps.storage import open_storage
 from engine.sweeps.studies import Mode, SweepSpec
 from tests.test_pages_theory import open_page, specs, warnings
 
@@ -129,7 +130,7 @@ def test_a_bad_storage_url_is_a_message_not_a_traceback(repo_root: Path) -> None
 def test_a_name_that_exists_with_another_space_is_refused(repo_root: Path) -> None:
     other = SweepSpec(name="tiny", modes=(Mode("Adam", "adam", space=default_space("adam", ["beta1"])),), trials=2,
                       task="rosenbrock", steps=50)
-    studies.prepare(other, studies.open_storage())
+    studies.prepare(other, open_storage())
     at = open_page(repo_root, SWEEPS, **TINY)
     assert not at.exception
     assert any("exists in this storage with another search space" in text for text in errors(at))

@@ -17,7 +17,9 @@ import pytest
 from optuna.trial import TrialState
 
 from engine.sweeps import studies
+from engine.sweeps.budget import USED
 from engine.sweeps.search_space import Range, default_space
+from engine.sweeps.storage import open_storage
 from engine.sweeps.studies import Mode, SweepSpec
 
 SURFACE_STEPS = 300  # a trial of a few tenths of a second
@@ -33,14 +35,14 @@ def journal(tmp_path: Path) -> str:
 
 
 def trials_by_state(sweep: SweepSpec, url: str) -> dict[str, Counter[TrialState]]:
-    storage = studies.open_storage(url)
+    storage = open_storage(url)
     return {label: Counter(t.state for t in study.get_trials(deepcopy=False))
             for label, study in studies.studies(sweep, storage).items()}
 
 
 def run_trials(sweep: SweepSpec, url: str) -> list[optuna.trial.FrozenTrial]:
     """Every trial that was actually run (it has a RunSpec), over all modes."""
-    storage = studies.open_storage(url)
+    storage = open_storage(url)
     return [t for study in studies.studies(sweep, storage).values() for t in study.get_trials(deepcopy=False)
             if "run_spec" in t.user_attrs]
 
@@ -61,7 +63,7 @@ def test_one_worker_spends_exactly_each_modes_budget(tmp_path: Path) -> None:
         assert run_spec["seed"] == 0 and run_spec["steps"] == SURFACE_STEPS  # same start for every trial
         assert run_spec["optimizer"]["hyperparameters"]["lr"] == trial.params["lr"]
         assert math.isfinite(trial.value) or trial.user_attrs.get("diverged_at") is not None
-    best = studies.best_choices(sweep, studies.open_storage(journal(tmp_path)))
+    best = studies.best_choices(sweep, open_storage(journal(tmp_path)))
     assert best["Adam"].hyperparameters["lr"] == min(
         (t for t in run_trials(sweep, journal(tmp_path)) if "beta1" in t.user_attrs["run_spec"]["optimizer"]
          ["hyperparameters"]), key=lambda t: t.value).params["lr"]
@@ -78,20 +80,20 @@ def test_a_restart_continues_and_a_larger_budget_tops_up(tmp_path: Path) -> None
 
 def test_a_study_with_another_search_space_is_refused(tmp_path: Path) -> None:
     url = journal(tmp_path)
-    studies.prepare(spec(), studies.open_storage(url))
+    studies.prepare(spec(), open_storage(url))
     narrower = spec()
     narrower = SweepSpec.from_dict({**narrower.to_dict(), "modes": [
         Mode("Adam", "adam", space={"lr": Range(1e-3, 1e-1, log=True)}).to_dict(), narrower.modes[1].to_dict()]})
     with pytest.raises(ValueError, match=r"study 'sweep:Adam' exists with a different search space"):
-        studies.prepare(narrower, studies.open_storage(url))
+        studies.prepare(narrower, open_storage(url))
     with pytest.raises(ValueError, match="study 'sweep:Adam' exists"):
-        studies.prepare(spec(steps=SURFACE_STEPS + 1), studies.open_storage(url))
+        studies.prepare(spec(steps=SURFACE_STEPS + 1), open_storage(url))
 
 
 def two_workers_spend_the_budget(sweep: SweepSpec, url: str, tmp_path: Path, timeout_s: float = 240) -> None:
     """Prepare ``sweep`` in ``url``, run two worker processes to the end, and check that every mode spent exactly
     its budget: nothing lost, nothing run twice, nothing left running or waiting."""
-    studies.prepare(sweep, studies.open_storage(url))
+    studies.prepare(sweep, open_storage(url))
     workers = [start_worker(url, sweep.name, tmp_path) for _ in range(2)]
     for worker in workers:
         _, err = worker.communicate(timeout=timeout_s)
@@ -100,7 +102,7 @@ def two_workers_spend_the_budget(sweep: SweepSpec, url: str, tmp_path: Path, tim
     budget = sweep.trials * len(sweep.modes)
     assert len(ran) == budget
     assert len({(t.user_attrs["run_spec"]["optimizer"]["key"], t.number) for t in ran}) == budget
-    assert all(t.state in studies.USED for t in ran)  # nothing run is left failed, running or lost
+    assert all(t.state in USED for t in ran)  # nothing run is left failed, running or lost
     for counts in trials_by_state(sweep, url).values():
         assert counts[TrialState.COMPLETE] + counts[TrialState.PRUNED] == sweep.trials
         assert counts[TrialState.RUNNING] == counts[TrialState.WAITING] == 0
@@ -128,9 +130,9 @@ def test_the_sweep_command_runs_two_local_workers(tmp_path: Path) -> None:
 
 def test_a_worker_killed_mid_trial_loses_that_trial_only(tmp_path: Path) -> None:
     sweep, url = spec(name="killed", trials=2, steps=4000), journal(tmp_path)
-    studies.prepare(sweep, studies.open_storage(url))
+    studies.prepare(sweep, open_storage(url))
     worker = start_worker(url, sweep.name, tmp_path)
-    storage = studies.open_storage(url)
+    storage = open_storage(url)
     deadline = time.monotonic() + 120
     while not any(t.state == TrialState.RUNNING and "run_spec" in t.user_attrs
                   for study in studies.studies(sweep, storage).values() for t in study.get_trials(deepcopy=False)):
@@ -153,7 +155,7 @@ def test_a_worker_killed_mid_trial_loses_that_trial_only(tmp_path: Path) -> None
 def test_a_trial_from_outside_the_queue_is_marked_surplus_and_not_run(tmp_path: Path) -> None:
     sweep, url = spec(name="surplus", trials=1), journal(tmp_path)
     studies.run_sweep(sweep, storage_url=url)
-    storage = studies.open_storage(url)
+    storage = open_storage(url)
     study = studies.studies(sweep, storage)["Adam"]
     assert not study.ask().user_attrs.get("queued")  # what a worker that lost the race for the last trial gets
     assert studies.work(url, sweep.name) == 0
@@ -183,9 +185,9 @@ def test_pruners_and_bad_specs() -> None:
     with pytest.raises(ValueError, match="labels must differ"):
         SweepSpec("x", (Mode("A", "adam", space=default_space("adam")), Mode("A", "sgd")))
     with pytest.raises(ValueError, match="storage: cannot open"):
-        studies.open_storage("postgresql://user:secret@127.0.0.1:1/db")
+        open_storage("postgresql://user:secret@127.0.0.1:1/db")
     try:
-        studies.open_storage("postgresql://user:secret@127.0.0.1:1/db")
+        open_storage("postgresql://user:secret@127.0.0.1:1/db")
     except ValueError as error:
         assert "secret" not in str(error)
 

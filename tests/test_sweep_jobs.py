@@ -12,6 +12,7 @@ from engine.jobs import NamedJobStatus
 from engine.sweeps import background as sweep_jobs
 from engine.sweeps import claims, studies
 from engine.sweeps.search_space import default_space
+from engine.sweeps.storage import open_storage
 from engine.sweeps.studies import Mode, SweepSpec
 
 TIMEOUT_S = 120.0  # a spawn process imports torch before its first trial
@@ -37,7 +38,7 @@ def wait_while_running(state: Callable[[], NamedJobStatus | None], timeout_s: fl
 
 
 def used(spec: SweepSpec) -> list[int]:
-    return [row.complete + row.pruned for row in studies.progress(spec, studies.open_storage())]
+    return [row.complete + row.pruned for row in studies.progress(spec, open_storage())]
 
 
 def test_a_sweep_runs_in_the_background_until_its_budgets_are_spent() -> None:
@@ -46,7 +47,7 @@ def test_a_sweep_runs_in_the_background_until_its_budgets_are_spent() -> None:
     sweep_jobs.start_sweep(spec, workers=1)
     assert time.monotonic() - started < 5.0  # returns at once: the process imports torch and trains on its own
     assert sweep_jobs.is_running(spec.name) and spec.name in sweep_jobs.running_sweeps()
-    assert studies.sweep_names(studies.open_storage()) == {spec.name}  # prepared here, before it returned
+    assert studies.sweep_names(open_storage()) == {spec.name}  # prepared here, before it returned
     state = wait_while_running(lambda: sweep_jobs.sweep_state(spec.name))
     assert state.state == "finished" and state.error is None and state.ended_at is not None
     assert used(spec) == [2, 2]
@@ -65,7 +66,7 @@ def test_a_stopped_sweep_continues_where_it_stopped(workers: int) -> None:
     state = wait_while_running(lambda: sweep_jobs.sweep_state(spec.name), timeout_s=30)
     assert state.state == "cancelled" and state.error is None
     assert not sweep_jobs.stop_sweep(spec.name)  # nothing left to stop
-    rows = studies.progress(spec, studies.open_storage())
+    rows = studies.progress(spec, open_storage())
     assert all(row.running == 0 for row in rows)  # the trial in progress was failed and requeued
     assert sum(row.complete + row.pruned + row.waiting for row in rows) == 100
 
@@ -76,7 +77,7 @@ def test_bad_input_is_refused_at_once() -> None:
         sweep_jobs.start_sweep(spec, storage_url="nosuchdialect://nowhere/db")
     with pytest.raises(ValueError, match="workers"):
         sweep_jobs.start_sweep(spec, workers=0)
-    studies.prepare(spec, studies.open_storage())
+    studies.prepare(spec, open_storage())
     other = SweepSpec(name="refused", modes=(Mode("Adam", "adam", space=default_space("adam", ["beta1"])),),
                       trials=2, task="rosenbrock", steps=100)
     with pytest.raises(ValueError, match="exists with a different search space"):

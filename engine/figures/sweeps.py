@@ -27,8 +27,9 @@ from plotly.subplots import make_subplots
 from engine.figures.colours import optimizer_colour
 from engine.figures.style import finish
 from engine.runs.stats import mean_ci
+from engine.sweeps.budget import USED
 from engine.sweeps.claims import METRICS, Claim, Reproduction
-from engine.sweeps.studies import USED, ModeProgress, SweepSpec
+from engine.sweeps.studies import ModeProgress, SweepSpec
 from engine.tasks import get_task
 
 MIN_TRIALS = 2

@@ -1,6 +1,7 @@
 """Sweeps: fair Optuna studies over search spaces from the registry, and the seed claims tuned and judged over seeds.
 
-``studies`` and ``claims`` are the two halves; ``background`` runs either as a named job for the Sweeps page."""
+``studies`` and ``claims`` are the two halves, on ``storage``, ``budget`` (a study's trial queue) and ``heartbeat``
+(dead workers); ``background`` runs either as a named job for the Sweeps page."""
 
 from engine.sweeps import background, claims, studies
 from engine.sweeps.claims import QUICK, Claim, Reproduction, get_claim, load_claims, load_result, reproduce
@@ -13,7 +14,8 @@ from engine.sweeps.search_space import (
     format_space,
     parse_space,
 )
-from engine.sweeps.studies import Mode, ModeProgress, SweepSpec, default_storage, open_storage, run_sweep
+from engine.sweeps.storage import default_storage, open_storage
+from engine.sweeps.studies import Mode, ModeProgress, SweepSpec, run_sweep
 
 __all__ = [
     "QUICK",

@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from engine.jobs import NamedJobStatus, Report, get_registry
 from engine.sweeps import claims, studies
+from engine.sweeps.storage import open_storage
 from optimizers.validation import check_number
 
 SWEEP, REPRODUCTION = "sweep", "reproduction"
@@ -35,7 +36,7 @@ def start_sweep(spec: studies.SweepSpec, *, workers: int = 1, storage_url: str |
     """
     check_number("sweep", "workers", workers, low=1, high=64, integer=True)
     get_registry().start(SWEEP, spec.name, studies.worker_main, storage_url, spec.name, processes=workers,
-                         prepare=lambda: studies.prepare(spec, studies.open_storage(storage_url)))
+                         prepare=lambda: studies.prepare(spec, open_storage(storage_url)))
 
 
 def stop_sweep(name: str) -> bool:

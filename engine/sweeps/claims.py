@@ -26,6 +26,7 @@ from typing import Any
 from engine.home import optiscope_home
 from engine.runs import Progress, RunResult, Welch, mean_ci, run_comparison, text_table, welch
 from engine.sweeps import search_space, studies
+from engine.sweeps.storage import open_storage
 from engine.sweeps.studies import Mode, SweepSpec
 from optimizers.registry import HyperValue
 from optimizers.validation import check_choice, check_number
@@ -213,7 +214,7 @@ def reproduce(key: str, *, seeds: int = 10, quick: bool = False, workers: int = 
     if stopped():  # tuned on part of the budget: not the claim's tuning
         return None
     tuned = time.monotonic()
-    choices = studies.best_choices(claim.sweep, studies.open_storage(storage_url))
+    choices = studies.best_choices(claim.sweep, open_storage(storage_url))
     seed_list = tuple(range(1, seeds + 1))
     if on_stage:
         on_stage(f"training the best configurations for {claim.epochs} epochs from seeds 1..{seeds}")

@@ -6,54 +6,39 @@ trials into another's. Every trial runs from the same seed (same initial weights
 is the lowest validation loss over its epochs (on a 2-D surface, the lowest loss); a diverged run scores +inf;
 its ``RunSpec``, worker and summary are in the trial's user attributes.
 
-Budgets through Optuna's queue: ``prepare`` enqueues one empty WAITING trial per unit of budget not yet used (so a
-restart tops up what a dead worker lost and nothing more); a worker only runs trials it pops from that queue, which
-the storage hands to exactly one worker. A trial that ``ask`` creates outside the queue (two workers raced for the
-last one) is marked FAIL with ``surplus`` at once, never run. Every trial counts as used once COMPLETE or PRUNED.
-
-Dead workers: each running trial records its worker (host and pid) and a heartbeat (at every epoch, and at least
-every ``BEAT_EVERY`` seconds). A worker finds RUNNING trials whose process is gone (same host) or whose heartbeat is
-older than ``STALE_AFTER`` seconds (any host), marks them FAIL and enqueues a replacement: a worker killed mid-trial
-loses that trial only, and restarting the command continues the study.
-
-Storage: ``journal:PATH`` (Optuna's journal file; several local processes share it under a file lock; the default is
-``$OPTISCOPE_HOME/studies/journal.log``) or any Optuna RDB URL (``sqlite:///...``, ``postgresql://...``) for
-workers on many machines.
+Budgets through Optuna's queue (``engine.sweeps.budget``): ``prepare`` tops each study's queue up to its budget, and
+a worker only runs trials it pops from that queue. A trial that ``ask`` creates outside the queue (two workers raced
+for the last one) is marked FAIL with ``surplus`` at once, never run. Dead workers (``engine.sweeps.heartbeat``):
+every round of ``work`` first fails the trials of dead workers and queues their budget again, so a worker killed
+mid-trial loses that trial only, and restarting the command continues the study. Storage:
+``engine.sweeps.storage``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.pruners import BasePruner, HyperbandPruner, MedianPruner, NopPruner
-from optuna.storages import BaseStorage, JournalStorage, RDBStorage
-from optuna.storages.journal import JournalFileBackend
+from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, Trial, TrialState
 
-from engine.home import optiscope_home
 from engine.jobs import Report, Worker, WorkerFailed, worker_threads
 from engine.runs import ComparisonSpec, OptimizerChoice, RunSettings, RunSpec, Telemetry, run
 from engine.sweeps import search_space
+from engine.sweeps.budget import enqueue, top_up
+from engine.sweeps.heartbeat import BEAT_EVERY, beat, fail_stale, worker_id
 from engine.sweeps.search_space import Choices, SearchSpace
+from engine.sweeps.storage import open_storage
 from engine.tasks import MNIST1D
 from optimizers.registry import HyperValue
 from optimizers.validation import check_choice, check_number
 
 PRUNERS = ("median", "hyperband", "none")
-STALE_AFTER = 300.0  # seconds without a heartbeat after which another host's running trial counts as dead
-BEAT_EVERY = 30.0  # a running trial's heartbeat: at every epoch, and at least this often (seconds)
-USED = (TrialState.COMPLETE, TrialState.PRUNED)
-"""Trial states that spend budget."""
-PENDING = (TrialState.RUNNING, TrialState.WAITING)
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -144,24 +129,6 @@ class SweepSpec:
         return cls(**{**data, "modes": tuple(Mode.from_dict(mode) for mode in data["modes"])})
 
 
-def default_storage() -> str:
-    """``journal:$OPTISCOPE_HOME/studies/journal.log``."""
-    return f"journal:{optiscope_home() / 'studies' / 'journal.log'}"
-
-
-def open_storage(url: str | None = None) -> BaseStorage:
-    """The storage at ``url`` (``journal:PATH`` or an RDB URL; default ``default_storage()``)."""
-    url = url or default_storage()
-    if url.startswith("journal:"):
-        path = Path(url.removeprefix("journal:")).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(path)))
-    try:
-        return RDBStorage(url)
-    except Exception as error:  # SQLAlchemy's errors for a bad URL, a missing driver or a refused connection
-        raise ValueError(f"storage: cannot open {_redacted(url)}: {str(error).splitlines()[0]}") from None
-
-
 def prepare(spec: SweepSpec, storage: BaseStorage) -> None:
     """Create the sweep's studies (or check that existing ones have the same setup) and top up their queues."""
     for mode in spec.modes:
@@ -180,7 +147,7 @@ def prepare(spec: SweepSpec, storage: BaseStorage) -> None:
                 ) from None
         study.set_user_attr("sweep", spec.to_dict())
         study.set_user_attr("mode", mode.label)
-        _top_up(study, spec.trials)
+        top_up(study, spec.trials)
 
 
 def load_sweep(storage: BaseStorage, name: str) -> SweepSpec:
@@ -257,7 +224,7 @@ def run_trial(spec: SweepSpec, mode: Mode, study: optuna.Study, trial: Trial,
     """Sample ``trial``'s hyperparameters, train, report each epoch's validation loss to the pruner and tell the
     study the outcome. A run stopped by ``should_stop`` is FAIL and replaced in the queue."""
     trial.set_user_attr("worker", worker_id())
-    _beat(trial)
+    beat(trial)
     params = {name: _suggest(trial, name, dimension) for name, dimension in mode.space.items()}
     run_spec = spec.run_spec(mode.choice(params))
     trial.set_user_attr("run_spec", run_spec.to_dict())
@@ -270,7 +237,7 @@ def run_trial(spec: SweepSpec, mode: Mode, study: optuna.Study, trial: Trial,
             trial.report(row["val_loss"] if math.isfinite(row["val_loss"]) else math.inf, int(row["epoch"]))
             pruned = pruned or trial.should_prune()
         if telemetry.epochs or time.monotonic() - last_beat > BEAT_EVERY:
-            _beat(trial)
+            beat(trial)
             last_beat = time.monotonic()
 
     result = run(run_spec, on_telemetry=on_telemetry, should_stop=lambda: pruned or should_stop())
@@ -281,7 +248,7 @@ def run_trial(spec: SweepSpec, mode: Mode, study: optuna.Study, trial: Trial,
         study.tell(trial, state=TrialState.PRUNED)
     elif result.status == "cancelled":
         study.tell(trial, state=TrialState.FAIL)
-        _enqueue(study)
+        enqueue(study)
     else:
         study.tell(trial, objective(result.epochs, result.summary, result.status))
     return study.get_trials(deepcopy=False)[trial.number]
@@ -297,21 +264,6 @@ def objective(epochs: list[dict[str, float]], summary: Mapping[str, float], stat
         return min(losses)
     best = summary.get("best_loss", math.inf)
     return best if math.isfinite(best) else math.inf
-
-
-def fail_stale(study: optuna.Study) -> int:
-    """Mark the RUNNING trials of dead workers FAIL and enqueue a replacement for each; returns how many."""
-    failed = 0
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if not _is_stale(trial):
-            continue
-        try:
-            study.tell(trial.number, state=TrialState.FAIL)
-        except (RuntimeError, ValueError):  # another worker got there first
-            continue
-        _enqueue(study)
-        failed += 1
-    return failed
 
 
 @dataclass(frozen=True)
@@ -413,11 +365,6 @@ def comparison(spec: SweepSpec, choices: Mapping[str, OptimizerChoice], seeds: t
                           **spec.settings(epochs or spec.epochs).settings_dict())
 
 
-def worker_id() -> str:
-    """``host:pid`` of this process."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def worker_main(storage_url: str | None, name: str, *, report: Report, should_stop: Callable[[], bool]) -> None:
     """An ``engine.jobs.Worker`` target, for ``run_sweep``'s workers and the background sweeps: ``work`` on the
     prepared sweep ``name`` until its queues are empty or it is stopped (its trials are in the storage: it reports
@@ -426,59 +373,9 @@ def worker_main(storage_url: str | None, name: str, *, report: Report, should_st
     work(storage_url, name, should_stop=should_stop)
 
 
-def _top_up(study: optuna.Study, trials: int) -> None:
-    """Enqueue empty trials until used + pending equals the budget."""
-    counted = sum(t.state in USED + PENDING for t in study.get_trials(deepcopy=False))
-    for _ in range(trials - counted):
-        _enqueue(study)
-
-
-def _enqueue(study: optuna.Study) -> None:
-    """One unit of budget: an empty WAITING trial, marked so that a worker knows it came from the queue."""
-    study.enqueue_trial({}, user_attrs={"queued": True})
-
-
 def _suggest(trial: Trial, name: str, dimension: search_space.Dimension) -> HyperValue:
     if isinstance(dimension, Choices):
         return trial.suggest_categorical(name, dimension.values)  # type: ignore[return-value]
     if dimension.integer:
         return trial.suggest_int(name, int(dimension.low), int(dimension.high), log=dimension.log)
     return trial.suggest_float(name, dimension.low, dimension.high, log=dimension.log)
-
-
-def _beat(trial: Trial) -> None:
-    trial.set_user_attr("heartbeat", time.time())
-
-
-def _is_stale(trial: FrozenTrial) -> bool:
-    """A running trial whose worker process is gone (this host) or silent for ``STALE_AFTER`` seconds."""
-    worker = trial.user_attrs.get("worker", "")
-    host, _, pid = worker.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
-        return True
-    beat = trial.user_attrs.get("heartbeat")
-    if beat is None:
-        beat = trial.datetime_start.timestamp() if trial.datetime_start else time.time()
-    return time.time() - beat > STALE_AFTER
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (a zombie, killed but not yet reaped, counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(OSError):
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1] != "Z"
-    return True
-
-
-def _redacted(url: str) -> str:
-    """``url`` without its password."""
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not sep or not at:
-        return url
-    return f"{scheme}://{credentials.partition(':')[0]}:***@{host}"
