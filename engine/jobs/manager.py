@@ -149,7 +149,7 @@ class JobManager:
                  max_running: int | None = None, idle_timeout: float = 900.0, reap_interval: float = 30.0,
                  mode: str = "auto", save: bool = True, max_events: int = 256) -> None:
         self._default_run = run is None
-        self._run = run
+        self._run = run or run_comparison
         self.max_jobs = check_number("JobManager", "max_jobs", max_jobs, low=1, integer=True)
         self.max_per_session = check_number("JobManager", "max_per_session", max_per_session, low=1, integer=True)
         self.max_running = check_number("JobManager", "max_running", max_running or usable_cores(), low=1,
@@ -265,10 +265,10 @@ class JobManager:
             if job.process:
                 self._run_process(job)
             else:
-                self._resolve_run()(job.spec, on_progress=lambda p: self._on_progress(job, p),
-                                    should_stop=job.stop.is_set, on_result=lambda r: self._on_result(job, r),
-                                    on_telemetry=lambda t: self._on_telemetry(job, t),
-                                    should_stop_optimizer=job.stopped.__getitem__)
+                self._run(job.spec, on_progress=lambda p: self._on_progress(job, p),
+                          should_stop=job.stop.is_set, on_result=lambda r: self._on_result(job, r),
+                          on_telemetry=lambda t: self._on_telemetry(job, t),
+                          should_stop_optimizer=job.stopped.__getitem__)
         except Exception as error:  # a failing run fails its job, never the manager
             logger.exception("jobs: job %s failed", job.job_id)
             self._end(job, FAILED, describe(error))
@@ -278,15 +278,10 @@ class JobManager:
         finally:
             self._slots.release()
 
-    def _resolve_run(self) -> RunFunction:
-        if self._run is None:
-            self._run = run_comparison
-        return self._run
-
     def _run_process(self, job: _Job) -> None:
         """Run the job in a worker process; relay its progress, telemetry, results and cancels; raise its error
         here (``WorkerFailed``). A worker terminated after ignoring a cancel just ends the job."""
-        worker = Worker(_comparison_main, self._resolve_run(), job.spec.to_json(), job.stopped,
+        worker = Worker(_comparison_main, self._run, job.spec.to_json(), job.stopped,
                         threads=worker_threads(self.max_running), name=f"optiscope-job-{job.job_id}")
         worker.start()
         try:

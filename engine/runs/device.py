@@ -1,4 +1,4 @@
-"""Where runs compute: the torch device a run asks for, and CPU threads sized to the machine (set once)."""
+"""Where runs compute: the torch device a run asks for, and torch's CPU threads (all cores, or a worker's share)."""
 
 from __future__ import annotations
 
