@@ -194,7 +194,7 @@ def job_view(job_id: str, live: bool) -> None:
         st.subheader("Summary", anchor=False)
         summary_table(results)
         downloads(results, "train")
-    drawn = results if status.partial is None else [*results, status.partial]  # the run in progress, as it grows
+    drawn = [*results, *status.partials]  # the runs in progress, as they grow
     if drawn:
         figures(drawn, "job")
     elif not status.done:

@@ -17,7 +17,7 @@ import torch
 
 from engine.jobs import Busy, JobManager, JobStatus, UnknownJob, Worker, worker, worker_threads
 from engine.jobs.manager import _Job
-from engine.runs import ComparisonSpec, OptimizerChoice, Progress, RunResult, Telemetry, store
+from engine.runs import ComparisonSpec, OptimizerChoice, Progress, RunResult, RunSpec, Telemetry, store
 
 SPEC = ComparisonSpec("rosenbrock", (OptimizerChoice.parse("sgd"), OptimizerChoice.parse("adam:lr=0.01")),
                       seeds=(0, 1), steps=5)
@@ -127,12 +127,13 @@ def test_the_run_in_progress_is_visible_with_its_telemetry_so_far() -> None:
     gate = threading.Event()
     manager = JobManager(fake_run(gate=gate), mode="thread", save=False)
     job_id = manager.submit(SPEC)
-    status = wait_for(manager, job_id, lambda s: s.partial is not None)
-    assert status.partial is not None and status.partial.status == "running" and status.results == ()
-    assert status.partial.spec == SPEC.runs()[0] and status.partial.records == [{"step": 1.0, "loss": 1.0}]
+    status = wait_for(manager, job_id, lambda s: bool(s.partials))
+    (partial,) = status.partials
+    assert partial.status == "running" and status.results == ()
+    assert partial.spec == SPEC.runs()[0] and partial.records == [{"step": 1.0, "loss": 1.0}]
     gate.set()
     status = wait_for(manager, job_id, lambda s: s.done)
-    assert status.partial is None, "an ended run is in results, not partial"
+    assert status.partials == (), "an ended run is in results, not partial"
     assert [len(r.records) for r in status.results] == [5, 5, 5, 5]
 
 
@@ -140,16 +141,16 @@ def test_a_snapshot_of_the_partial_run_does_not_grow_behind_the_page() -> None:
     manager = JobManager(fake_run(), mode="thread", save=False)
     job = manager._jobs.setdefault("j", _Job("j", SPEC, "", False, 8))  # a job whose worker reports by hand
     manager._on_telemetry(job, Telemetry(1, [{"step": 1.0, "loss": 2.0}], []))
-    snapshot = manager.poll("j")
+    (snapshot,) = manager.poll("j").partials
     manager._on_telemetry(job, Telemetry(1, [{"step": 2.0, "loss": 1.0}], [{"epoch": 1.0}]))
-    assert snapshot.partial is not None and snapshot.partial.spec == SPEC.runs()[1]
-    assert [row["step"] for row in snapshot.partial.records] == [1.0] and snapshot.partial.epochs == []
-    grown = manager.poll("j").partial
-    assert grown is not None and [row["step"] for row in grown.records] == [1.0, 2.0]
+    assert snapshot.spec == SPEC.runs()[1]
+    assert [row["step"] for row in snapshot.records] == [1.0] and snapshot.epochs == []
+    (grown,) = manager.poll("j").partials
+    assert [row["step"] for row in grown.records] == [1.0, 2.0]
     assert grown.epochs == [{"epoch": 1.0}]
-    manager._on_telemetry(job, Telemetry(2, [{"step": 1.0, "loss": 3.0}], []))  # the next run: a fresh partial
-    fresh = manager.poll("j").partial
-    assert fresh is not None and fresh.spec == SPEC.runs()[2] and len(fresh.records) == 1
+    manager._on_telemetry(job, Telemetry(2, [{"step": 1.0, "loss": 3.0}], []))  # another run: a partial of its own
+    first, fresh = manager.poll("j").partials
+    assert first.spec == SPEC.runs()[1] and fresh.spec == SPEC.runs()[2] and len(fresh.records) == 1
 
 
 def test_cancelling_one_optimizer_keeps_its_partial_run_and_the_others_go_on() -> None:
@@ -290,14 +291,17 @@ def test_real_runner_in_a_spawn_process_live_then_one_optimizer_then_all_cancell
     spec = ComparisonSpec("rosenbrock", (OptimizerChoice.parse("adam"), OptimizerChoice.parse("sgd:lr=0.0001")),
                           steps=1_000_000, log_every=1000)
     job_id = manager.submit(spec)
-    status = wait_for(manager, job_id, lambda s: s.partial is not None and len(s.partial.records) >= 2, timeout=60)
-    assert status.state == "running" and status.progress is not None, status.error
-    assert status.partial is not None and status.partial.spec == spec.runs()[0], "live telemetry crosses the process"
-    assert [row["step"] for row in status.partial.records[:2]] == [1000, 2000]
+    adam, sgd = spec.runs()
 
-    manager.cancel(job_id, optimizer=0)  # Adam alone: SGD starts
-    status = wait_for(manager, job_id, lambda s: s.partial is not None and s.partial.spec == spec.runs()[1],
-                      timeout=5)
+    def partial(status: JobStatus, run: RunSpec) -> RunResult | None:
+        return next((result for result in status.partials if result.spec == run), None)
+
+    status = wait_for(manager, job_id, lambda s: len(getattr(partial(s, adam), "records", ())) >= 2, timeout=60)
+    assert status.state == "running" and status.progress is not None, status.error
+    assert [row["step"] for row in partial(status, adam).records[:2]] == [1000, 2000], "live telemetry crosses"
+
+    manager.cancel(job_id, optimizer=0)  # Adam alone: SGD goes on (or starts)
+    status = wait_for(manager, job_id, lambda s: bool(s.results) and partial(s, sgd) is not None, timeout=5)
     assert status.state == "running" and [r.status for r in status.results] == ["cancelled"]
     assert len(status.results[0].records) >= 2, "the cancelled run keeps its telemetry"
 
@@ -306,7 +310,7 @@ def test_real_runner_in_a_spawn_process_live_then_one_optimizer_then_all_cancell
     status = wait_for(manager, job_id, lambda s: s.done, timeout=5)
     assert status.state == "cancelled", status.error
     assert time.monotonic() - cancelled_at < 5
-    assert [r.status for r in status.results] == ["cancelled", "cancelled"] and status.partial is None
+    assert [r.status for r in status.results] == ["cancelled", "cancelled"] and status.partials == ()
     assert {run.status for run in store.list_runs(job_id=job_id)} == {"cancelled"}
 
 

@@ -4,8 +4,9 @@ A job is one ``ComparisonSpec``: ``submit`` returns its id (a stable URL-safe st
 by id), ``poll`` returns a ``JobStatus`` snapshot and never blocks, ``cancel`` stops it cooperatively (the runner
 polls ``should_stop`` every step, so it takes effect well within a second); ``cancel(job_id, optimizer=i)`` stops
 one optimizer alone (its run in progress ends ``cancelled`` and is kept, its later runs are skipped, the others go
-on; stopping every optimizer cancels the job). While a run trains, ``JobStatus.partial`` holds its telemetry so far
-(the runner's ``Telemetry`` reports, a few per second), so a page draws the curves as they grow. States
+on; stopping every optimizer cancels the job). While runs train (a batched comparison trains all its runs at
+once), ``JobStatus.partials`` holds each one's telemetry so far (the runner's ``Telemetry`` reports, a few per
+second), so a page draws the curves as they grow. States
 (``engine.jobs.state``): ``queued`` (waiting for a worker slot), ``running``, ``stopping`` (cancelled, ending),
 ``finished`` (ran to its end, even with optimizers cancelled one by one), ``cancelled``, ``failed`` (an exception in
 the run: its one-line message is kept, the manager goes on). Every run that ends is written to the store as it ends
@@ -14,7 +15,7 @@ restores the job from the store.
 
 Bounds: at most ``max_jobs`` unfinished jobs per process and ``max_per_session`` per session (``submit`` raises
 ``Busy`` naming the limit); at most ``max_running`` compute at once (the others wait, ``queued``); per job the latest
-progress, the results so far, the partial result of the run in progress and the last ``max_events`` progress
+progress, the results so far, the partial results of the runs in progress and the last ``max_events`` progress
 events. A reaper (on every call and on a daemon timer) cancels and drops the jobs that nobody has polled for
 ``idle_timeout`` seconds.
 
@@ -70,7 +71,7 @@ class JobStatus:
     """A snapshot of one job. ``progress`` is the latest report (None before the first); ``results`` the runs that
     have ended, in order; ``events`` the last progress reports; ``restored`` is True for a job read back from the
     store (after a restart), whose ``state`` is ``finished`` if all its runs were saved, else ``cancelled``.
-    ``partial``: the run in progress with its telemetry so far (status ``running``; None between runs);
+    ``partials``: the runs in progress with their telemetry so far (status ``running``), in ``spec.runs()`` order;
     ``stopped_optimizers``: the positions in ``spec.optimizers`` of the optimizers cancelled one by one."""
 
     job_id: str
@@ -85,7 +86,7 @@ class JobStatus:
     submitted_at: float
     ended_at: float | None
     restored: bool = False
-    partial: RunResult | None = None
+    partials: tuple[RunResult, ...] = ()
     stopped_optimizers: tuple[int, ...] = ()
 
     @property
@@ -119,8 +120,7 @@ class _Job:
     last_poll: float = field(default_factory=time.monotonic)
     stop: threading.Event = field(default_factory=threading.Event)  # a process job's relay passes it to its worker
     restored: bool = False
-    partial: Any = None  # the RunResult of the run in progress, its telemetry so far
-    partial_run: int = -1  # its position in ``runs``
+    partials: dict[int, Any] = field(default_factory=dict)  # position in ``runs`` -> its RunResult so far
     runs: list[Any] = field(init=False)  # spec.runs(), computed once
     stopped: Any = field(init=False)  # one flag per optimizer in shared memory: the runner polls it in any process
 
@@ -316,18 +316,19 @@ class JobManager:
             job.events.append(progress)
 
     def _on_telemetry(self, job: _Job, telemetry: Telemetry) -> None:
-        """Grow the partial result of the run in progress (a new one when the report is of the next run)."""
+        """Grow the partial result of the reported run (a fresh one at its first report)."""
         with self._lock:
-            if telemetry.run != job.partial_run:
-                job.partial = RunResult(job.runs[telemetry.run], "running", [], [], {})
-                job.partial_run = telemetry.run
-            job.partial.records.extend(telemetry.records)
-            job.partial.epochs.extend(telemetry.epochs)
+            partial = job.partials.get(telemetry.run)
+            if partial is None:
+                partial = job.partials[telemetry.run] = RunResult(job.runs[telemetry.run], "running", [], [], {})
+            partial.records.extend(telemetry.records)
+            partial.epochs.extend(telemetry.epochs)
 
     def _on_result(self, job: _Job, result: RunResult) -> None:
         with self._lock:
             job.results.append(result)
-            job.partial = None
+            index = next((i for i, partial in job.partials.items() if partial.spec == result.spec), None)
+            job.partials.pop(index, None)
         if self.save:
             try:
                 store.save(result, job_id=job.job_id, comparison=job.spec)
@@ -345,17 +346,16 @@ class JobManager:
     def _end(self, job: _Job, state: JobState, error: str | None = None) -> None:
         with self._lock:
             job.state, job.error, job.ended_at = state, error, time.time()
-            job.partial = None  # a run cut short by a failure or a terminated worker never ended: no curves of it
+            job.partials.clear()  # runs cut short by a failure or a terminated worker never ended: no curves of them
 
     def _snapshot(self, job: _Job) -> JobStatus:
-        """The job as it stands; the partial result is copied, as the worker keeps growing the job's own."""
-        partial = job.partial
-        if partial is not None:
-            partial = replace(partial, records=list(partial.records), epochs=list(partial.epochs))
+        """The job as it stands; the partial results are copied, as the worker keeps growing the job's own."""
+        partials = tuple(replace(partial, records=list(partial.records), epochs=list(partial.epochs))
+                         for _, partial in sorted(job.partials.items()))
         stopped = tuple(index for index, flag in enumerate(job.stopped) if flag)
         return JobStatus(job.job_id, job.state, job.spec, job.session, job.progress, tuple(job.results),
                          tuple(job.events), job.error, len(job.runs), job.submitted_at, job.ended_at,
-                         job.restored, partial, stopped)
+                         job.restored, partials, stopped)
 
     def _restore(self, job_id: str) -> JobStatus:
         """A job of an earlier server process, from its saved runs; it joins this manager's table (and its reaper)."""
