@@ -171,7 +171,7 @@ class LiveManager:
         running = RunResult(second, "running", [_record(s) for s in range(1, 4)],
                             [{"epoch": 1.0, "train_loss": 1.5, "val_loss": 1.6, "test_accuracy": 0.4}], {})
         return JobStatus(job_id, "running", self.spec, "", Progress(0.4, 10, 25, 12.0, "seed 0 · SGD"), (ended,), (),
-                         None, 2, 0.0, None, partial=running, stopped_optimizers=(0,))
+                         None, 2, 0.0, None, partials=(running,), stopped_optimizers=(0,))
 
     def cancel(self, job_id: str, *, optimizer: int | None = None) -> bool:
         self.cancelled.append((job_id, optimizer))
