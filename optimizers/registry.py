@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from torch import Tensor
 from torch.optim import SGD, Adam, AdamW, Optimizer
 from torch.optim.lr_scheduler import LinearLR
 
@@ -19,8 +20,10 @@ from optimizers.a2grad import A2Grad
 from optimizers.agaw import AGAW
 from optimizers.autosgm import AutoSGM
 from optimizers.autosgm_maths import NUMERATORS
+from optimizers.baselines import AdamRuns, SGDRuns, WarmupAdamRuns
 from optimizers.gao import GAO
 from optimizers.gnw_adam import GNWAdam
+from optimizers.runs_optimizer import RunsHyper, RunsOptimizer
 from optimizers.scheduled import Scheduled
 from optimizers.validation import check_choice, check_number
 from optimizers.windows import SHAPES, WindowConfig, check_window
@@ -75,6 +78,7 @@ class OptimizerInfo:
     factory: Callable[..., Optimizer]
     hyperparams: tuple[HyperParam, ...]
     research: bool = False  # one of the optimizers the explorer exists to show (design.md), not a baseline
+    runs: Callable[[list[Tensor], RunsHyper], RunsOptimizer] | None = None  # R runs at once (``build_runs``)
     _by_name: dict[str, HyperParam] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -96,6 +100,14 @@ class OptimizerInfo:
     def build(self, params: Iterable[Any], **overrides: object) -> Optimizer:
         """Build the optimizer over ``params`` with defaults updated by ``overrides`` (validated eagerly)."""
         return self.factory(params, **self.resolve(overrides))
+
+    def build_runs(self, params: list[Tensor], hyper: RunsHyper) -> RunsOptimizer:
+        """R runs of this optimizer over ``params`` ([R, ...] tensors), stepped as one computation
+        (``optimizers.runs_optimizer``): ``hyper`` by name, a value for every run or an [R] tensor, the registry's
+        defaults for the rest; values are taken as validated (``engine.runs.OptimizerChoice`` checks them)."""
+        if self.runs is None:
+            raise ValueError(f"{self.name}: no runs-axis stepping")
+        return self.runs(params, {**self.defaults(), **hyper})
 
 
 def _lr(default: float, help: str = "Learning rate: the step size.") -> HyperParam:
@@ -169,6 +181,7 @@ _ENTRIES = (
         "Plain gradient descent: w <- w - lr g.",
         _checked("SGD", lambda params, lr: SGD(params, lr=lr)),
         (_lr(0.01),),
+        runs=SGDRuns,
     ),
     OptimizerInfo(
         "momentum",
@@ -176,6 +189,7 @@ _ENTRIES = (
         "Polyak momentum: b <- mu b + g, w <- w - lr b.",
         _checked("Heavy ball", lambda params, lr, momentum: SGD(params, lr=lr, momentum=momentum)),
         (_lr(0.01), _MOMENTUM),
+        runs=SGDRuns,
     ),
     OptimizerInfo(
         "nesterov",
@@ -185,6 +199,7 @@ _ENTRIES = (
             "Nesterov", lambda params, lr, momentum: SGD(params, lr=lr, momentum=momentum, nesterov=True)
         ),
         (_lr(0.01), _MOMENTUM),
+        runs=lambda params, hyper: SGDRuns(params, hyper, nesterov=True),
     ),
     OptimizerInfo(
         "adam",
@@ -192,6 +207,7 @@ _ENTRIES = (
         "Momentum divided by the root of a squared-gradient EMA, both bias-corrected.",
         _checked("Adam", lambda params, lr, beta1, beta2: Adam(params, lr=lr, betas=(beta1, beta2))),
         (_lr(1e-3), _BETA1, _BETA2),
+        runs=AdamRuns,
     ),
     OptimizerInfo(
         "adamw",
@@ -209,6 +225,7 @@ _ENTRIES = (
             _BETA2,
             HyperParam("weight_decay", 0.01, "Decoupled decay: weights shrink by lr * wd a step.", low=0.0, high=0.5),
         ),
+        runs=lambda params, hyper: AdamRuns(params, hyper, decoupled=True),
     ),
     OptimizerInfo(
         "adam_warmup",
@@ -221,6 +238,7 @@ _ENTRIES = (
             _BETA2,
             HyperParam("warmup_steps", 100, "Steps to rise from lr / W to lr.", low=1, high=2000, log=True),
         ),
+        runs=WarmupAdamRuns,
     ),
     OptimizerInfo(
         "gnw_adam",

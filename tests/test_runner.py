@@ -197,10 +197,25 @@ def test_cancel_ends_the_run_in_progress_and_starts_no_other() -> None:
 
     ended: list[RunResult] = []
     spec = ComparisonSpec("himmelblau", _choices("adam", "sgd"), seeds=(0, 1), steps=5)
-    results = run_comparison(spec, should_stop=should_stop, on_result=ended.append)
+    results = run_comparison(spec, should_stop=should_stop, on_result=ended.append, sequential=True)
     assert [result.status for result in results] == ["finished", "cancelled"]
     assert ended == results
     assert len(results[1].records) == 2 and results[1].summary["steps_done"] == 2
+
+
+def test_cancel_ends_every_run_of_a_batch_at_the_same_step() -> None:
+    calls = 0
+
+    def should_stop() -> bool:
+        nonlocal calls
+        calls += 1
+        return calls > 4 * 3  # four runs ask once each before every step: three steps, then stop
+
+    ended: list[RunResult] = []
+    spec = ComparisonSpec("himmelblau", _choices("adam", "sgd"), seeds=(0, 1), steps=5)
+    results = run_comparison(spec, should_stop=should_stop, on_result=ended.append)
+    assert ended == results and [r.spec for r in results] == spec.runs()
+    assert [(r.status, len(r.records), r.summary["steps_done"]) for r in results] == [("cancelled", 3, 3)] * 4
 
 
 @pytest.mark.usefixtures("home")
@@ -222,7 +237,7 @@ def test_a_stopped_optimizer_starts_no_later_run_and_the_others_go_on() -> None:
     spec = ComparisonSpec("himmelblau", _choices("adam", "sgd"), seeds=(0, 1), steps=5)
     seen: list[Progress] = []
     results = run_comparison(spec, should_stop_optimizer=stopped.__contains__, on_result=on_result,
-                             on_progress=seen.append)
+                             on_progress=seen.append, sequential=True)
     assert results == ended
     assert [(r.spec.optimizer.key, r.spec.seed, r.status) for r in results] == [
         ("adam", 0, "finished"), ("sgd", 0, "finished"), ("sgd", 1, "finished")]
@@ -238,21 +253,49 @@ def test_stopping_one_optimizer_mid_run_keeps_its_records_and_the_other_finishes
         return position == 0 and polls > 4  # one poll before the run starts, then one before each step
 
     spec = ComparisonSpec("himmelblau", _choices("adam", "sgd"), seeds=(0, 1), steps=5)
-    adam, sgd0, sgd1 = run_comparison(spec, should_stop_optimizer=should_stop_optimizer)
+    adam, sgd0, sgd1 = run_comparison(spec, should_stop_optimizer=should_stop_optimizer, sequential=True)
     assert (adam.status, len(adam.records), adam.summary["steps_done"]) == ("cancelled", 3, 3)
     assert [r.status for r in (sgd0, sgd1)] == ["finished", "finished"] and len(sgd1.records) == 5
 
 
+def test_in_a_batch_a_stopped_optimizer_cancels_its_runs_and_the_others_finish() -> None:
+    polls = 0
+
+    def should_stop_optimizer(position: int) -> bool:
+        nonlocal polls
+        polls += position == 0
+        return position == 0 and polls > 2 + 2 * 3  # each Adam run once before the batch, then before each step
+
+    spec = ComparisonSpec("himmelblau", _choices("adam", "sgd"), seeds=(0, 1), steps=5)
+    adam0, sgd0, adam1, sgd1 = run_comparison(spec, should_stop_optimizer=should_stop_optimizer)
+    assert [(r.status, len(r.records), r.summary["steps_done"]) for r in (adam0, adam1)] == [("cancelled", 3, 3)] * 2
+    assert [(r.status, len(r.records)) for r in (sgd0, sgd1)] == [("finished", 5)] * 2
+    alone = run_comparison(spec, sequential=True)
+    assert [r.summary["final_loss"] for r in (sgd0, sgd1)] == [alone[1].summary["final_loss"],
+                                                               alone[3].summary["final_loss"]]
+
+
+def test_in_a_batch_an_optimizer_stopped_before_it_starts_has_no_runs() -> None:
+    spec = ComparisonSpec("himmelblau", _choices("adam", "sgd"), seeds=(0, 1), steps=5)
+    seen: list[Progress] = []
+    results = run_comparison(spec, should_stop_optimizer=lambda position: position == 0, on_progress=seen.append)
+    assert [(r.spec.optimizer.key, r.spec.seed, r.status) for r in results] == [("sgd", 0, "finished"),
+                                                                                  ("sgd", 1, "finished")]
+    assert seen[-1].fraction == 1.0
+
+
 def test_live_telemetry_hands_over_each_row_once_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner, "PROGRESS_INTERVAL", 0.0)
-    reports: list[runner.Telemetry] = []
     spec = ComparisonSpec("rosenbrock", _choices("sgd:lr=0.001", "adam"), seeds=(0, 1), steps=6, log_every=2)
-    results = run_comparison(spec, on_telemetry=reports.append)
-    assert reports and all(report.records and not report.epochs for report in reports)
-    for index, result in enumerate(results):
-        rows = [row for report in reports if report.run == index for row in report.records]
-        assert rows == result.records[: len(rows)] and len(rows) >= 2, "every row but the last may come live"
-    assert [report.run for report in reports] == sorted(report.run for report in reports)
+    for sequential in (True, False):
+        reports: list[runner.Telemetry] = []
+        results = run_comparison(spec, on_telemetry=reports.append, sequential=sequential)
+        assert reports and all(report.records and not report.epochs for report in reports)
+        for index, result in enumerate(results):
+            rows = [row for report in reports if report.run == index for row in report.records]
+            assert rows == result.records[: len(rows)] and len(rows) >= 2, "every row but the last may come live"
+        runs = [report.run for report in reports]
+        assert runs == sorted(runs) if sequential else set(runs) == {0, 1, 2, 3}, "batched: all runs grow at once"
 
 
 @pytest.mark.usefixtures("home")
@@ -268,15 +311,16 @@ def test_live_telemetry_on_mnist_carries_records_and_epoch_rows(monkeypatch: pyt
 
 def test_progress_is_monotone_and_ends_at_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner, "PROGRESS_INTERVAL", 0.0)
-    seen: list[Progress] = []
     spec = ComparisonSpec("rosenbrock", _choices("sgd:lr=0.5", "adam"), seeds=(0, 1), steps=25)
-    run_comparison(spec, on_progress=seen.append)
-    fractions = [p.fraction for p in seen]
-    assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    assert seen[-1].steps_done == seen[-1].steps_total == 100
-    assert {p.current for p in seen} == {"seed 0 · SGD (lr=0.5)", "seed 0 · Adam", "seed 1 · SGD (lr=0.5)",
-                                         "seed 1 · Adam"}
-    assert all(math.isnan(p.eta_seconds) or p.eta_seconds >= 0 for p in seen)
+    for sequential, names in ((True, {"seed 0 · SGD (lr=0.5)", "seed 0 · Adam", "seed 1 · SGD (lr=0.5)",
+                                      "seed 1 · Adam"}), (False, {"4 runs at once"})):
+        seen: list[Progress] = []
+        run_comparison(spec, on_progress=seen.append, sequential=sequential)
+        fractions = [p.fraction for p in seen]
+        assert fractions == sorted(fractions) and fractions[-1] == 1.0
+        assert seen[-1].steps_done == seen[-1].steps_total == 100
+        assert {p.current for p in seen} == names
+        assert all(math.isnan(p.eta_seconds) or p.eta_seconds >= 0 for p in seen)
 
 
 def test_progress_is_throttled() -> None:

@@ -42,6 +42,8 @@ def add_commands(commands: Any) -> None:
     run.add_argument("--out", type=Path, help="write specs, summaries and telemetry to this JSON file")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--no-save", action="store_true", help="do not save the runs to $OPTISCOPE_HOME/runs")
+    run.add_argument("--sequential", action="store_true",
+                     help="one run at a time with torch.optim's own classes (default: all runs batched at once)")
 
 
 def comparison_from_args(args: argparse.Namespace) -> ComparisonSpec:
@@ -96,7 +98,8 @@ def run_command(spec: ComparisonSpec, args: argparse.Namespace) -> int:
 
     with interruptible() as stop:
         try:
-            run_comparison(spec, on_progress=on_progress, should_stop=stop.is_set, on_result=on_result)
+            run_comparison(spec, on_progress=on_progress, should_stop=stop.is_set, on_result=on_result,
+                           sequential=args.sequential)
         except Exception as error:  # a run that raises: report it in one line, as a failed job would
             print(f"python -m engine run: error: the run failed: {type(error).__name__}: {one_line(error)}",
                   file=sys.stderr)

@@ -1,15 +1,18 @@
-"""Runs a comparison: each optimizer of each seed on one task, in order, with progress, live telemetry and cancel.
+"""Runs a comparison: every optimizer of every seed on one task, with progress, live telemetry and cancel.
 
-Each run is its task's (``engine.tasks.Task.run``): the task sets it up from the seed (for a seed every optimizer
-starts from the same point or weights and sees the same batches and noise), steps it, records telemetry and says how
-it ended; a run that diverges ends ``"diverged"`` and the comparison goes on. ``should_stop`` is polled before every
-step: the run in progress ends as ``"cancelled"`` and later runs are not started. ``should_stop_optimizer``
-(``run_comparison``) stops one optimizer alone, polled with its position in ``ComparisonSpec.optimizers``: its run in
-progress ends as ``"cancelled"``, its later runs are skipped (no result), and the other optimizers go on.
+Batched (the default): all runs of the comparison at once, as one stacked computation (``engine.tasks.Task.
+run_batch``: R points as an [R, 2] tensor, the MLP's weights as [R, in, out]), each run ending as it would alone.
+Sequential (``sequential=True``, the reference): one run after another (``Task.run``, with the optimizers' own
+``torch.optim`` classes). Either way the task sets each run up from its seed (for a seed every optimizer starts from
+the same point or weights and sees the same batches and noise), steps it, records telemetry and says how it ended; a
+run that diverges ends ``"diverged"`` and the others go on. ``should_stop`` is polled before every step: the runs in
+progress end as ``"cancelled"`` and later runs are not started. ``should_stop_optimizer`` (``run_comparison``) stops
+one optimizer alone, polled with its position in ``ComparisonSpec.optimizers``: its runs in progress end as
+``"cancelled"``, its later runs are skipped (no result), and the other optimizers go on.
 
-Live telemetry: with ``on_telemetry``, each progress report also hands over the rows that the run in progress logged
-since the previous report (a ``Telemetry``), so a page can draw the curves while they grow; the run's ``RunResult``
-still comes whole through ``on_result`` when it ends.
+Live telemetry: with ``on_telemetry``, each progress report also hands over the rows that each run in progress
+logged since the previous report (a ``Telemetry`` per run), so a page can draw the curves while they grow; each
+run's ``RunResult`` still comes whole through ``on_result`` when it ends (batched: when the batch ends).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from engine.runs.device import configure_threads, resolve_device
 from engine.runs.result import RunResult
 from engine.runs.spec import ComparisonSpec, RunSpec
+from engine.tasks import Outcome
 
 NAN = float("nan")
 PROGRESS_INTERVAL = 0.1  # seconds between progress (and live telemetry) reports
@@ -53,33 +57,54 @@ def label(spec: RunSpec) -> str:
 
 
 @dataclass
+class _RunRecorder:
+    """One run's ``Recorder``: its telemetry rows (``sent``: how many went out live already), its stop (the
+    comparison's or its optimizer's) and its ticks, counted by the tracker."""
+
+    tracker: _Tracker
+    index: int  # the run's position in the comparison's runs
+    spec: RunSpec
+    optimizer: int  # the position of the run's optimizer in the comparison's optimizers
+    records: list[dict[str, float]] = field(default_factory=list)
+    epochs: list[dict[str, float]] = field(default_factory=list)
+    sent: tuple[int, int] = (0, 0)
+    steps: int = 0
+
+    def stop(self) -> bool:
+        return self.tracker.stop_all() or self.tracker.optimizer_stopped(self.optimizer)
+
+    def tick(self) -> None:
+        self.steps += 1
+        self.tracker.tick()
+
+
+@dataclass
 class _Tracker:
-    """Progress over a whole comparison and the live telemetry of the run in progress, reported at most every
-    ``PROGRESS_INTERVAL`` seconds, and cancellation (of the comparison, or of the run's optimizer alone)."""
+    """Progress over a whole comparison and the live telemetry of the runs in progress, reported at most every
+    ``PROGRESS_INTERVAL`` seconds, and cancellation (of the comparison, or of one optimizer's runs)."""
 
     steps_total: int
     on_progress: Callable[[Progress], None] | None
     on_telemetry: Callable[[Telemetry], None] | None
     should_stop: Callable[[], bool] | None
     should_stop_optimizer: Callable[[int], bool] | None
-    steps_done: int = 0
+    steps_done: int = 0  # of the runs that ended
     current: str = ""
-    run_index: int = 0
-    optimizer: int = 0  # the position of the run's optimizer in the comparison's optimizers
-    records: list[dict[str, float]] = field(default_factory=list)  # the run in progress appends to these
-    epochs: list[dict[str, float]] = field(default_factory=list)
-    sent: tuple[int, int] = (0, 0)  # records and epochs of the run in progress already handed to on_telemetry
+    running: list[_RunRecorder] = field(default_factory=list)  # the runs in progress
     started: float = field(default_factory=time.monotonic)
     last_report: float = field(default_factory=time.monotonic)
 
-    def begin(self, run_index: int, spec: RunSpec, optimizer: int) -> None:
-        """Run ``run_index`` of the comparison starts, with fresh rows to fill."""
-        self.run_index, self.optimizer, self.current = run_index, optimizer, label(spec)
-        self.reset_rows()
+    def begin(self, runs: list[tuple[int, RunSpec, int]]) -> list[_RunRecorder]:
+        """Runs (position, spec, optimizer position) start, each with fresh rows to fill."""
+        self.running = [_RunRecorder(self, index, spec, optimizer) for index, spec, optimizer in runs]
+        self.current = label(runs[0][1]) if len(runs) == 1 else f"{len(runs)} runs at once"
+        return self.running
 
-    def reset_rows(self) -> None:
-        """Fresh ``records`` and ``epochs``, none of them reported yet (the previous run's belong to its result)."""
-        self.records, self.epochs, self.sent = [], [], (0, 0)
+    def end(self, steps: int) -> None:
+        """The runs in progress ended: ``steps`` more count as done (a diverged or cancelled run's remaining steps
+        too); their rows go out whole through ``on_result``, no longer as telemetry."""
+        self.steps_done += steps
+        self.running = []
 
     def stop_all(self) -> bool:
         return self.should_stop is not None and bool(self.should_stop())
@@ -87,13 +112,8 @@ class _Tracker:
     def optimizer_stopped(self, optimizer: int) -> bool:
         return self.should_stop_optimizer is not None and bool(self.should_stop_optimizer(optimizer))
 
-    def stop(self) -> bool:
-        """Whether the run in progress must end now: the comparison or its optimizer was stopped."""
-        return self.stop_all() or self.optimizer_stopped(self.optimizer)
-
     def tick(self) -> None:
-        """One step done."""
-        self.steps_done += 1
+        """One step of a run done."""
         if (self.on_progress is not None or self.on_telemetry is not None) and \
                 time.monotonic() - self.last_report >= PROGRESS_INTERVAL:
             self.report()
@@ -102,13 +122,16 @@ class _Tracker:
         now = time.monotonic()
         self.last_report = now
         if self.on_telemetry is not None:
-            records, epochs = self.records[self.sent[0]:], self.epochs[self.sent[1]:]
-            if records or epochs:
-                self.sent = (len(self.records), len(self.epochs))
-                self.on_telemetry(Telemetry(self.run_index, records, epochs))
+            for run in self.running:
+                records, epochs = run.records[run.sent[0]:], run.epochs[run.sent[1]:]
+                if records or epochs:
+                    run.sent = (len(run.records), len(run.epochs))
+                    self.on_telemetry(Telemetry(run.index, records, epochs))
         if self.on_progress is None:
             return
-        done, total = self.steps_done, self.steps_total
+        # runs stepped together share their length: the batch is as far as its furthest run
+        furthest = max((run.steps for run in self.running), default=0)
+        done, total = self.steps_done + furthest * len(self.running), self.steps_total
         elapsed = now - self.started
         eta = elapsed / done * (total - done) if done > 0 and elapsed > 0 else NAN
         self.on_progress(Progress(done / total if total else 1.0, done, total, eta, self.current))
@@ -122,17 +145,22 @@ def run_comparison(
     on_result: Callable[[RunResult], None] | None = None,
     on_telemetry: Callable[[Telemetry], None] | None = None,
     should_stop_optimizer: Callable[[int], bool] | None = None,
+    sequential: bool = False,
 ) -> list[RunResult]:
-    """Run every (seed, optimizer) of ``spec`` in ``spec.runs()`` order; return the results of the runs started.
+    """Run every (seed, optimizer) of ``spec``, batched unless ``sequential``; return the results of the runs
+    started, in ``spec.runs()`` order.
 
     ``should_stop_optimizer(position)`` stops the optimizer ``spec.optimizers[position]`` alone (module docstring).
     """
     count = len(spec.optimizers)
     # runs() is seed-major, so a run's optimizer is its index modulo the optimizers (twins stay apart, unlike .index)
-    runs = [(run_spec, index % count) for index, run_spec in enumerate(spec.runs())]
-    tracker = _Tracker(sum(s.total_steps for s, _ in runs), on_progress, on_telemetry, should_stop,
+    runs = [(index, run_spec, index % count) for index, run_spec in enumerate(spec.runs())]
+    tracker = _Tracker(sum(s.total_steps for _, s, _ in runs), on_progress, on_telemetry, should_stop,
                        should_stop_optimizer)
-    return _run_all(runs, tracker, on_result)
+    configure_threads()
+    if sequential:
+        return _run_each(runs, tracker, on_result)
+    return _run_together(runs, tracker, on_result)
 
 
 def run(
@@ -145,38 +173,54 @@ def run(
 ) -> RunResult:
     """One run (the sweeps' unit), with ``run_comparison``'s callbacks except the per-optimizer stop."""
     tracker = _Tracker(spec.total_steps, on_progress, on_telemetry, should_stop, None)
-    (result,) = _run_all([(spec, 0)], tracker, on_result)
+    configure_threads()
+    (result,) = _run_each([(0, spec, 0)], tracker, on_result)
     return result
 
 
-def _run_all(runs: list[tuple[RunSpec, int]], tracker: _Tracker,
-             on_result: Callable[[RunResult], None] | None) -> list[RunResult]:
-    """Run each (spec, optimizer position) in order under ``tracker``; the results of the runs started."""
-    configure_threads()
+def _run_each(runs: list[tuple[int, RunSpec, int]], tracker: _Tracker,
+              on_result: Callable[[RunResult], None] | None) -> list[RunResult]:
+    """Run each (position, spec, optimizer position) alone, in order, under ``tracker``; the results of the runs
+    started."""
     results = []
-    for index, (spec, optimizer) in enumerate(runs):
-        before = tracker.steps_done
+    for index, spec, optimizer in runs:
         if tracker.optimizer_stopped(optimizer):  # its optimizer was stopped before this run began: skip it
-            tracker.steps_done = before + spec.total_steps
+            tracker.steps_done += spec.total_steps
             continue
-        tracker.begin(index, spec, optimizer)
-        result = _run_one(spec, tracker)
-        tracker.reset_rows()  # the run's rows go out whole through on_result, no longer as telemetry
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
-        if result.status == "cancelled" and tracker.stop_all():
-            tracker.report()
-            return results
-        tracker.steps_done = before + spec.total_steps  # a diverged or cancelled run's remaining steps count as done
+        (recorder,) = tracker.begin([(index, spec, optimizer)])
+        task = spec.task_info
+        outcome = task.run(spec, resolve_device(spec.device, gpu_by_default=task.gpu_by_default), recorder)
+        tracker.end(spec.total_steps)
+        results.append(_result(recorder, outcome, on_result))
+        if outcome.status == "cancelled" and tracker.stop_all():
+            break
     tracker.report()
     return results
 
 
-def _run_one(spec: RunSpec, tracker: _Tracker) -> RunResult:
-    """Run ``spec`` on its task, its telemetry going into the tracker's fresh rows."""
-    task = spec.task_info
-    device = resolve_device(spec.device, gpu_by_default=task.gpu_by_default)
-    outcome = task.run(spec, device, tracker)
-    return RunResult(spec, outcome.status, tracker.records, tracker.epochs, outcome.summary, outcome.diverged_at,
-                     outcome.reason)
+def _run_together(runs: list[tuple[int, RunSpec, int]], tracker: _Tracker,
+                  on_result: Callable[[RunResult], None] | None) -> list[RunResult]:
+    """Run every (position, spec, optimizer position) whose optimizer is not stopped as one batch under
+    ``tracker``; the results of the runs started."""
+    started = [run for run in runs if not tracker.optimizer_stopped(run[2])]
+    tracker.steps_done += sum(spec.total_steps for _, spec, _ in runs) - sum(spec.total_steps for _, spec, _ in started)
+    if not started:
+        return []
+    recorders = tracker.begin(started)
+    first = started[0][1]
+    task = first.task_info
+    device = resolve_device(first.device, gpu_by_default=task.gpu_by_default)
+    outcomes = task.run_batch([spec for _, spec, _ in started], device, recorders)
+    tracker.end(sum(spec.total_steps for _, spec, _ in started))
+    results = [_result(recorder, outcome, on_result) for recorder, outcome in zip(recorders, outcomes, strict=True)]
+    tracker.report()
+    return results
+
+
+def _result(recorder: _RunRecorder, outcome: Outcome, on_result: Callable[[RunResult], None] | None) -> RunResult:
+    """The run's result from its rows and its outcome, handed to ``on_result``."""
+    result = RunResult(recorder.spec, outcome.status, recorder.records, recorder.epochs, outcome.summary,
+                       outcome.diverged_at, outcome.reason)
+    if on_result is not None:
+        on_result(result)
+    return result

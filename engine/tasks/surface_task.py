@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 
 from engine.tasks import telemetry
+from engine.tasks.batch import group_requests, in_request_order
+from engine.tasks.surface_batch import DOMAIN_FACTOR, SurfaceBatch, left_domain
 from engine.tasks.surfaces import Surface, get_surface
 from engine.tasks.task import Outcome, Recorder, RunRequest, Task, finite_best
 from optimizers.validation import check_number
 
-DOMAIN_FACTOR = 100.0  # a 2-D run diverges beyond this many half-widths from the domain's centre
 RUN_ARGS = ("noise", "start")
 """Task arguments that belong to the run rather than to the surface."""
 
@@ -99,10 +100,7 @@ class SurfaceTask(Task):
             prev_grad = grad
             recorder.tick()
             if telemetry.outside_domain(after, surface.domain, DOMAIN_FACTOR):
-                status, diverged_at = "diverged", step
-                where = f"the point ({after[0]:.4g}, {after[1]:.4g})"
-                reason = (f"{where} left the domain by a factor of {DOMAIN_FACTOR:g} at step {step}"
-                          if all(map(math.isfinite, after)) else f"{where} became non-finite at step {step}")
+                status, diverged_at, reason = "diverged", step, left_domain(after, step)
                 break
         with torch.no_grad():
             final = point.detach().tolist()
@@ -116,3 +114,16 @@ class SurfaceTask(Task):
             "seconds": time.perf_counter() - started,
         }
         return Outcome(status, summary, diverged_at, reason)
+
+    def run_batch(self, requests: Sequence[RunRequest], device: torch.device,
+                  recorders: Sequence[Recorder]) -> list[Outcome]:
+        started = time.perf_counter()
+        settings = requests[0]
+        surface = self.surface(settings.task_args)
+        start = settings.task_args.get("start") or surface.start
+        order, groups = group_requests(requests)
+        batch = SurfaceBatch(surface, torch.tensor([start] * len(requests), dtype=torch.float64, device=device),
+                             groups, [requests[index].seed for index in order],
+                             noise=float(settings.task_args.get("noise", 0.0)))
+        fate = batch.run(settings.steps, log_every=settings.log_every, recorders=[recorders[i] for i in order])
+        return in_request_order(order, fate.outcomes(batch.summaries(time.perf_counter() - started)))

@@ -7,8 +7,9 @@ takes (``check_args``), where it computes by default, whether a page runs it in 
 it goes (``run``): set up from the seed, stepped, measured into a ``Recorder``, ended by an ``Outcome``. Outside
 ``engine/tasks/`` nothing asks which task a name is: it asks the task.
 
-``run`` takes one run; a batched runner (R runs as one stacked computation) can join the interface as a second
-method beside it without changing the callers of the first.
+``run`` takes one run with the optimizer's own ``torch.optim`` class (the reference); ``run_batch`` takes the R runs
+of a comparison (one settings, several optimizers and seeds) as one stacked computation (``engine.tasks.batch``),
+each run ending as it would alone: the same initial point or weights, batches and noise, the same telemetry keys.
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ Length = Literal["steps", "epochs"]
 
 
 class BuildsOptimizer(Protocol):
-    """The optimizer of a run (``engine.runs.OptimizerChoice``): builds itself over the task's parameters."""
+    """The optimizer of a run (``engine.runs.OptimizerChoice``): a registry key and its resolved hyperparameters;
+    builds itself over the task's parameters."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def hyperparameters(self) -> Mapping[str, Any]: ...
 
     def build(self, params: Any) -> torch.optim.Optimizer: ...
 
@@ -112,6 +119,13 @@ class Task(ABC):
     def run(self, request: RunRequest, device: torch.device, recorder: Recorder) -> Outcome:
         """Set up one run from ``request.seed``, step it to the end (or a stop, or a divergence) on ``device``,
         recording telemetry into ``recorder``."""
+
+    @abstractmethod
+    def run_batch(self, requests: Sequence[RunRequest], device: torch.device,
+                  recorders: Sequence[Recorder]) -> list[Outcome]:
+        """Run ``requests`` (the same settings; their optimizers and seeds differ) as one stacked computation on
+        ``device``, run i recording into ``recorders[i]`` and ending as ``run`` would end it alone; their outcomes in
+        the requests' order."""
 
 
 def finite_best(losses: Sequence[float]) -> float:

@@ -1,0 +1,148 @@
+"""R runs on one 2-D surface stepped as one [R, 2] computation: the batched form of ``surface_task``'s loop.
+
+Row r of the batch is run r: its start, its seed's gradient noise (one generator per distinct seed, drawn in the
+order a run alone draws it), its optimizer's group (``engine.tasks.batch.RunsGroup``: one ``RunsOptimizer`` per
+optimizer, each run with its own hyperparameters). Step k follows the run alone exactly: loss and gradient at x_k
+(the gradient of the summed losses is each run's own), noise added, a non-finite loss ends the run ``diverged`` at k
+before it steps, every group steps its rows, and a point that leaves the domain by ``DOMAIN_FACTOR`` half-widths
+ends ``diverged`` at k after it stepped. A run that ended is frozen: its point stays where it ended (the others'
+steps go on, every reduction is per run). The loop measures what a recorder asks for; without recorders (a
+landscape of thousands of runs) it stays on tensors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor
+
+from engine.tasks import telemetry
+from engine.tasks.batch import BatchFate, RunsGroup
+from engine.tasks.surfaces import Surface
+from engine.tasks.task import Recorder, finite_best
+
+DOMAIN_FACTOR = 100.0  # a 2-D run diverges beyond this many half-widths from the domain's centre
+
+def left_domain(after: Sequence[float], step: int) -> str:
+    """Why a run whose point ``after`` is outside the domain after step ``step`` diverged."""
+    where = f"the point ({after[0]:.4g}, {after[1]:.4g})"
+    if all(map(math.isfinite, after)):
+        return f"{where} left the domain by a factor of {DOMAIN_FACTOR:g} at step {step}"
+    return f"{where} became non-finite at step {step}"
+
+
+LossObserver = Callable[[int, Tensor, Tensor], None]
+"""``observe(step, loss, active)``: every step's [R] losses at x_k and which runs were still going."""
+
+
+class SurfaceBatch:
+    """R runs of ``surface`` from ``starts`` ([R, 2], float64) with ``groups`` covering the rows in order."""
+
+    def __init__(self, surface: Surface, starts: Tensor, groups: Sequence[RunsGroup], seeds: Sequence[int], *,
+                 noise: float = 0.0) -> None:
+        self.surface, self.noise = surface, noise
+        self.point = starts.detach().clone().requires_grad_(True)
+        self.runs = len(starts)
+        device = self.point.device
+        self.groups = list(groups)
+        self.optimizers = [group.build([self.point.detach()]) for group in self.groups]
+        distinct = sorted(set(seeds))
+        self.generators = [torch.Generator(device=device).manual_seed(seed) for seed in distinct] if noise > 0 else []
+        self.seed_row = torch.tensor([distinct.index(seed) for seed in seeds], device=device)
+        self.fate = BatchFate.start(self.runs, device)
+        self.best = torch.full((self.runs,), math.inf, dtype=torch.float64, device=device)  # lowest logged loss
+        (low_x, high_x), (low_y, high_y) = surface.domain
+        self.centre = torch.tensor([(low_x + high_x) / 2, (low_y + high_y) / 2], dtype=torch.float64, device=device)
+        self.half = torch.tensor([(high_x - low_x) / 2, (high_y - low_y) / 2], dtype=torch.float64, device=device)
+
+    def run(self, steps: int, *, log_every: int = 1, recorders: Sequence[Recorder] | None = None,
+            observe: LossObserver | None = None) -> BatchFate:
+        """Step every run up to ``steps`` times; with ``recorders`` (one per run) record telemetry every
+        ``log_every`` steps and honour their ``stop``."""
+        fate, point = self.fate, self.point
+        previous: list[list[float]] | None = None
+        for step in range(1, steps + 1):
+            if recorders is not None:
+                for run, recorder in enumerate(recorders):
+                    if fate.status[run] == "finished" and recorder.stop():
+                        fate.end(run, "cancelled")
+            if not bool(fate.active.any()):
+                break
+            loss = self.surface.at(point)
+            (grad,) = torch.autograd.grad(loss.sum(), point)
+            loss = loss.detach()
+            if self.generators:
+                draws = torch.stack([torch.randn(2, generator=g, dtype=torch.float64, device=point.device)
+                                     for g in self.generators])
+                grad.add_(draws[self.seed_row], alpha=self.noise)
+            if observe is not None:
+                observe(step, loss, fate.active.clone())
+            self._end_where(~torch.isfinite(loss), step, lambda run: f"loss became {loss[run].item()} at step {step}")
+            logged = step % log_every == 0
+            before = point.detach().clone()
+            averaged = self._averaged() if logged and recorders is not None else None
+            for group, optimizer in zip(self.groups, self.optimizers, strict=True):
+                optimizer.step([grad[group.start:group.stop]])
+            with torch.no_grad():
+                point.copy_(torch.where(fate.active.unsqueeze(1), point, before))  # ended runs stay frozen
+            active = fate.active.clone()
+            for run in torch.nonzero(active).flatten().tolist():
+                fate.steps_done[run] = step
+            if logged:
+                self.best = torch.where(active, torch.minimum(self.best, loss), self.best)
+                if recorders is not None:
+                    self._record(step, recorders, active, loss, before, grad, averaged, previous)
+            if recorders is not None:
+                previous = grad.tolist()
+                for run in torch.nonzero(active).flatten().tolist():
+                    recorders[run].tick()
+            after = point.detach()
+            outside = (~torch.isfinite(after) | ((after - self.centre).abs() > DOMAIN_FACTOR * self.half)).any(1)
+            self._end_where(outside, step, lambda run: left_domain(after[run].tolist(), step))
+        return fate
+
+    def summaries(self, seconds: float) -> list[dict[str, float]]:
+        """Each run's summary as a run alone gives it (``final_loss`` at its final point, ``best_loss`` the lowest
+        logged loss or the final one, ``steps_done``, ``final_x``, ``final_y``); ``seconds`` is the batch's."""
+        with torch.no_grad():
+            final_loss = self.surface.at(self.point).tolist()
+        final, best = self.point.detach().tolist(), self.best.tolist()
+        return [{"final_loss": loss, "best_loss": finite_best([low, loss]), "steps_done": done, "final_x": x,
+                 "final_y": y, "seconds": seconds}
+                for loss, low, done, (x, y) in zip(final_loss, best, self.fate.steps_done, final, strict=True)]
+
+    def _end_where(self, ended: Tensor, step: int, reason: Callable[[int], str]) -> None:
+        """Runs still going where ``ended`` holds end ``diverged`` at ``step``."""
+        for run in torch.nonzero(ended & self.fate.active).flatten().tolist():
+            self.fate.end(run, "diverged", step=step, reason=reason(run))
+
+    def _averaged(self) -> list[list[float]] | None:
+        """Each run's averaged iterate (A2Grad's xbar) before the step, or None for runs whose method has none."""
+        rows: list[list[float] | None] = [None] * self.runs
+        for group, optimizer in zip(self.groups, self.optimizers, strict=True):
+            averaged = optimizer.averaged()
+            if averaged is not None:
+                rows[group.start:group.stop] = averaged[0].tolist()
+        return rows  # type: ignore[return-value]
+
+    def _record(self, step: int, recorders: Sequence[Recorder], active: Tensor, loss: Tensor, before: Tensor,
+                grad: Tensor, averaged: list[list[float]] | None, previous: list[list[float]] | None) -> None:
+        """One telemetry row per run still going, with the keys of a run alone."""
+        losses, befores, grads, afters = loss.tolist(), before.tolist(), grad.tolist(), self.point.detach().tolist()
+        measures: list[dict[str, float]] = [{} for _ in range(self.runs)]
+        for group, optimizer in zip(self.groups, self.optimizers, strict=True):
+            stats = optimizer.stats()
+            for offset, lr in enumerate(optimizer.group_lr()):
+                row = measures[group.start + offset]
+                row["lr"] = lr
+                row.update({f"stat/{name}": values[offset] for name, values in stats.items()})
+        for run in torch.nonzero(active).flatten().tolist():
+            record = {"step": step, "loss": losses[run], "x": befores[run][0], "y": befores[run][1]}
+            record.update(telemetry.point_measures(grads[run], befores[run], afters[run],
+                                                   None if previous is None else previous[run]))
+            record.update(measures[run])
+            if averaged is not None and averaged[run] is not None:
+                record["xbar_x"], record["xbar_y"] = averaged[run]
+            recorders[run].records.append(record)
