@@ -94,6 +94,22 @@ def test_run_rosenbrock_end_to_end(tmp_path: Path, home: Path, capsys: pytest.Ca
     assert len(saved) == 4 and len({run.job_id for run in saved}) == 1 and saved[0].job_id.startswith("cli-")
 
 
+def test_run_batches_by_default_and_sequential_gives_the_same_json(tmp_path: Path, home: Path) -> None:
+    outputs = []
+    for flags in ([], ["--sequential"]):
+        out_file = tmp_path / f"out{len(outputs)}.json"
+        argv = ["run", "rosenbrock", "momentum:lr=0.001", "adam:lr=0.05", "--steps", "30", "--seeds", "2",
+                "--noise", "0.2", "--quiet", "--no-save", "--out", str(out_file), *flags]
+        assert cli.main(argv) == 0
+        outputs.append(json.loads(out_file.read_text()))
+    batched, sequential = outputs
+    assert batched.keys() == sequential.keys() and batched["comparison"] == sequential["comparison"]
+    for one, other in zip(batched["runs"], sequential["runs"], strict=True):
+        assert one.keys() == other.keys() and one["spec"] == other["spec"] and one["status"] == other["status"]
+        assert [row.keys() for row in one["records"]] == [row.keys() for row in other["records"]]
+        assert one["summary"]["final_loss"] == pytest.approx(other["summary"]["final_loss"], rel=1e-10)
+
+
 def test_ctrl_c_stops_cooperatively_then_aborts_and_the_old_handler_comes_back() -> None:
     before = signal.getsignal(signal.SIGINT)
     with interruptible() as stop:
