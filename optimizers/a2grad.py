@@ -9,7 +9,8 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from optimizers.runs import Hyper, foreach_arg, per_run, run_norms, run_rows, with_runs_axis
+from optimizers.runs import Hyper, foreach_arg, per_run, run_norms, run_rows, run_values, with_runs_axis
+from optimizers.runs_optimizer import RunsHyper, RunsOptimizer
 from optimizers.stepping import evaluate_closure, params_with_grad
 from optimizers.validation import check_choice, check_number
 
@@ -186,19 +187,36 @@ def a2grad_averaged_iterate(
 
 
 class _StepStats:
-    """One step's statistics, kept as tensors until ``resolve`` (then cached): ``sums`` holds each tensor's h sum,
-    then each tensor's c sum ([R] each, R = 1 here), ``sizes`` how many values each sum adds up."""
+    """One step's statistics, kept as tensors until ``resolve`` (then cached): ``first`` holds gamma and alpha of
+    the first tensor (numbers or [R]), ``h_sums`` and ``c_sums`` each tensor's h and c summed over its coordinates
+    (h and c themselves in tensor granularity; [R] each), ``sizes`` how many values each sum adds up."""
 
-    def __init__(self, first: dict[str, float], sums: list[Tensor], sizes: list[int]) -> None:
-        self.first, self.sums, self.sizes = first, sums, sizes
-        self.resolved: dict[str, float] | None = None
+    def __init__(self, quantities: A2GradQuantities, coordinate: bool) -> None:
+        """The statistics of one ``a2grad`` call (``extend`` adds the tensors of further calls)."""
+        self.first = {"gamma": quantities.gamma[0], "alpha": quantities.a[0]}
+        if coordinate:
+            self.h_sums = [run_rows(h).sum(1) for h in quantities.h]
+            self.c_sums = [run_rows(c).sum(1) for c in quantities.c]
+            self.sizes = [h[0].numel() for h in quantities.h]
+        else:
+            self.h_sums, self.c_sums, self.sizes = list(quantities.h), list(quantities.c), [1] * len(quantities.h)
+        self.resolved: dict[str, list[float]] | None = None
 
-    def resolve(self) -> dict[str, float]:
+    def extend(self, other: _StepStats) -> None:
+        """Add another call's tensors (another param group) to the averages; gamma and alpha stay the first's."""
+        self.h_sums += other.h_sums
+        self.c_sums += other.c_sums
+        self.sizes += other.sizes
+
+    def resolve(self) -> dict[str, list[float]]:
+        """gamma, alpha, and h and c averaged over tensors (each its mean over its coordinates): R floats each."""
         if self.resolved is None:
-            values = torch.cat(self.sums).tolist()  # one sync for all tensors
-            means = [value / size for value, size in zip(values, self.sizes + self.sizes, strict=True)]
-            n = len(self.sizes)
-            self.resolved = {**self.first, "h": sum(means[:n]) / n, "c": sum(means[n:]) / n}
+            rows = torch.stack(self.h_sums + self.c_sums).tolist()  # [2n][R]: one sync for all tensors
+            n, runs = len(self.sizes), len(rows[0])
+            self.resolved = {name: run_values(value, runs) for name, value in self.first.items()}
+            for name, part in (("h", rows[:n]), ("c", rows[n:])):
+                self.resolved[name] = [sum(row[r] / size for row, size in zip(part, self.sizes, strict=True)) / n
+                                       for r in range(runs)]
         return self.resolved
 
 
@@ -267,10 +285,7 @@ class A2Grad(Optimizer):
             params = params_with_grad(type(self).__name__, group)
             if params:
                 groups.append((group, params, [p.grad for p in params]))
-        first: dict[str, float] | None = None  # gamma and alpha of the first tensor
-        h_sums: list[Tensor] = []  # per tensor: h summed over its coordinates (h itself in tensor granularity)
-        c_sums: list[Tensor] = []  # the same for c
-        sizes: list[int] = []  # per tensor: how many h (and c) that sum holds
+        step_stats: _StepStats | None = None  # the step's statistics over every group's tensors
         for group, params, grads in groups:
             coordinate, exp = group["granularity"] == "coordinate", group["variant"] == "exp"
             states = [self.state[p] for p in params]
@@ -300,18 +315,13 @@ class A2Grad(Optimizer):
             )
             for state in states:
                 state["step"] += 1
-            if first is None:
-                first = {"gamma": float(quantities.gamma[0]), "alpha": quantities.a[0]}
-            if coordinate:  # each tensor's sums over its coordinates, per run
-                h_sums += [run_rows(h).sum(1) for h in quantities.h]
-                c_sums += [run_rows(c).sum(1) for c in quantities.c]
-                sizes += [h[0].numel() for h in quantities.h]
+            call = _StepStats(quantities, coordinate)
+            if step_stats is None:
+                step_stats = call
             else:
-                h_sums += quantities.h
-                c_sums += quantities.c
-                sizes += [1] * len(params)
-        if first is not None:
-            self._last_step = _StepStats(first, h_sums + c_sums, sizes)
+                step_stats.extend(call)
+        if step_stats is not None:
+            self._last_step = step_stats
         return loss
 
     @property
@@ -320,7 +330,9 @@ class A2Grad(Optimizer):
 
         Computed when read, with one host sync, so a step that nobody inspects does not pay for it.
         """
-        return self._last_step.resolve() if self._last_step is not None else {}
+        if self._last_step is None:
+            return {}
+        return {name: values[0] for name, values in self._last_step.resolve().items()}
 
     @torch.no_grad()
     def averaged_iterate(self, p: Tensor) -> Tensor:
@@ -334,3 +346,40 @@ class A2Grad(Optimizer):
         ys, xs = with_runs_axis([p.detach()]), [state["x_k"]]
         (xbar,) = a2grad_averaged_iterate(ys, xs, [state["step"]], convention=group["convention"])
         return xbar.squeeze(0)
+
+
+class A2GradRuns(RunsOptimizer):
+    """R runs of ``A2Grad`` (one param group; ``beta``, ``lips``, ``rho`` numbers or [R], the choices shared):
+    ``a2grad`` over the [R, ...] parameters y_k, with the class's state. ``stats`` and ``averaged`` as the class's
+    ``stats`` and ``averaged_iterate``, per run."""
+
+    def __init__(self, params: list[Tensor], hyper: RunsHyper) -> None:
+        super().__init__(params, hyper)
+        self.options = {name: str(self.hyper[name]) for name in ("variant", "convention", "granularity")}
+        coordinate = self.options["granularity"] == "coordinate"
+        self.k = 0  # k: completed steps (every tensor steps every time)
+        self.avg_grads = [torch.zeros_like(p) for p in params]  # running mean of the gradients
+        self.x_ks = [p.detach().clone() for p in params]  # x_k: the aggressive sequence, x_0 = y_0
+        # v_k: accumulated delta^2, per coordinate, or one number per run summed over the tensor
+        self.v_ks = [torch.zeros_like(p) if coordinate else p.new_zeros(self.runs) for p in params]
+        self.v_kks = [torch.zeros_like(v) for v in self.v_ks] if self.options["variant"] == "exp" else None  # vtilde_k
+        self.last: _StepStats | None = None  # the last step's statistics
+
+    @torch.no_grad()
+    def step(self, grads: list[Tensor]) -> None:
+        quantities = a2grad(self.params, grads, self.avg_grads, self.x_ks, self.v_ks, self.v_kks,
+                            [self.k] * len(self.params), beta=self.number("beta"), lips=self.number("lips"),
+                            rho=self.number("rho"), variant=self.options["variant"],
+                            convention=self.options["convention"], granularity=self.options["granularity"])
+        self.k += 1
+        self.last = _StepStats(quantities, self.options["granularity"] == "coordinate")
+
+    def stats(self) -> dict[str, list[float]]:
+        return {} if self.last is None else self.last.resolve()
+
+    @torch.no_grad()
+    def averaged(self) -> list[Tensor]:
+        if self.k == 0:
+            return [p.detach().clone() for p in self.params]
+        return a2grad_averaged_iterate(self.params, self.x_ks, [self.k] * len(self.params),
+                                       convention=self.options["convention"])

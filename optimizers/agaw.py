@@ -12,7 +12,9 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from optimizers.runs import Hyper, run_grams, run_values
+from optimizers.baselines import base_runs
+from optimizers.runs import Hyper, run_dot, run_grams, run_values
+from optimizers.runs_optimizer import RunsHyper, RunsOptimizer
 from optimizers.validation import check_number
 from optimizers.wrapper import OptimizerWrapper
 
@@ -23,14 +25,14 @@ NORM_THRESHOLD = 1e-8
 def agaw_warmup(
     grads: list[Tensor],
     previous: list[Tensor] | None,
-    lr: list[float],
+    lr: list[float] | Tensor,
     *,
     initial_lr: Hyper,
     target_lr: Hyper,
     warmup_steps: Hyper,
     gamma: Hyper,
-) -> tuple[list[float], list[float], list[Tensor]]:
-    """One AGAW warmup update for R = len(lr) runs; returns (lr, cosine, g_t), the first two one float per run.
+) -> tuple[list[float] | Tensor, list[float] | Tensor, list[Tensor]]:
+    """One AGAW warmup update for R = len(lr) runs; returns (lr, cosine, g_t), the first two one value per run.
 
     With g_t each run's gradients concatenated and s_t = <g_t, g_{t-1}> / (||g_t|| ||g_{t-1}||):
 
@@ -42,14 +44,19 @@ def agaw_warmup(
     copies of g_{t-1}, overwritten with this step's gradients and returned. The other hyperparameters are numbers
     or [R] tensors.
     Tensor by tensor, three BLAS products (the third, ||g_{t-1}||^2, rather than a norm kept from the last step:
-    one piece of state fewer), then one copy; the per-run rule is plain Python on R floats.
+    one piece of state fewer), then one copy. ``lr`` as R Python floats (the class, R = 1): the per-run rule is plain
+    Python on R floats, and lr and the cosine come back as floats. ``lr`` as an [R] tensor (the batched runner, R up
+    to 65,536): the same rule over [R] tensors, with no host sync, and they come back as [R] tensors.
     Deviations (spec §2.2): the increment uses (target_lr - initial_lr), not the write-up code's (target_lr - 1e-7);
     and the write-up compares lengths only, which also pairs gradients of different parameters when others of the
     same total length have gradients this step; here the tensors' shapes must match.
     """
     runs = len(lr)
     if previous is None or [p.shape for p in previous] != [g.shape for g in grads]:
-        return lr, [math.nan] * runs, [grad.clone() for grad in grads]
+        cosines = torch.full_like(lr, math.nan) if isinstance(lr, Tensor) else [math.nan] * runs
+        return lr, cosines, [grad.clone() for grad in grads]
+    if isinstance(lr, Tensor):
+        return (*_warmup_runs(grads, previous, lr, initial_lr, target_lr, warmup_steps, gamma), previous)
     grams = run_grams(grads, previous, runs=runs)  # per tensor and run: <g_t, g_{t-1}>, ||g_t||^2, ||g_{t-1}||^2
     dot, square, previous_square = ([sum(gram[r][i] for gram in grams) for r in range(runs)] for i in range(3))
     torch._foreach_copy_(previous, grads)
@@ -66,6 +73,19 @@ def agaw_warmup(
         lrs.append(raised if rate < target else rate)
         cosines.append(cosine)
     return lrs, cosines, previous
+
+
+def _warmup_runs(grads: list[Tensor], previous: list[Tensor], lr: Tensor, initial: Hyper, target: Hyper,
+                 steps: Hyper, power: Hyper) -> tuple[Tensor, Tensor]:
+    """``agaw_warmup``'s rule over [R] tensors (lr, cosine); ``previous`` gets this step's gradients."""
+    dot, square, previous_square = (sum(terms) for terms in zip(
+        *((run_dot(g, p), run_dot(g, g), run_dot(p, p)) for g, p in zip(grads, previous, strict=True)), strict=True))
+    torch._foreach_copy_(previous, grads)
+    norm, previous_norm = square.sqrt(), previous_square.sqrt()
+    defined = torch.minimum(norm, previous_norm) > NORM_THRESHOLD
+    cosine = torch.where(defined, dot / (norm * previous_norm), math.nan)
+    raised = torch.clamp(lr + (target - initial) / steps * cosine.clamp(min=0.0) ** power, max=target)
+    return torch.where(defined & (lr < target), raised, lr), cosine
 
 
 class AGAW(OptimizerWrapper):
@@ -155,3 +175,45 @@ class AGAW(OptimizerWrapper):
             return
         like = self.param_groups[0]["params"][0]
         self._previous = [grad.to(device=like.device, dtype=like.dtype).clone() for grad in previous]
+
+
+class AGAWRuns(RunsOptimizer):
+    """R runs of ``AGAW`` around the registry's base ("adam" or "sgd", ``optimizers.baselines.base_runs``), each run
+    with its own ``target_lr``, ``initial_lr``, ``warmup_steps`` and ``gamma`` (numbers or [R]).
+
+    As the class: each step ``agaw_warmup`` raises the lr of the runs still below their target, then the base steps
+    with each run's lr. ``stats``: ``lr`` (the lr the step used) and ``cosine`` (NaN where undefined or after the
+    warmup), per run.
+    """
+
+    def __init__(self, params: list[Tensor], hyper: RunsHyper) -> None:
+        super().__init__(params, hyper)
+        initial = self.number("initial_lr")
+        # eta: each run's warmup lr, [R]
+        self.lr = initial.clone() if isinstance(initial, Tensor) else params[0].new_full((self.runs,), initial)
+        self.cosine: Tensor | None = None  # s_t of the last step, [R]
+        self.previous: list[Tensor] | None = None  # g_{t-1}: a copy of each gradient
+        self.base = base_runs(str(self.hyper["base"]), params, self.lr)
+
+    @torch.no_grad()
+    def step(self, grads: list[Tensor]) -> None:
+        target = self.number("target_lr")
+        warming = self.lr < target  # the runs still warming up: the class computes nothing more for the others
+        if bool(warming.any()):
+            lr, cosine, self.previous = agaw_warmup(grads, self.previous, self.lr, initial_lr=self.number("initial_lr"),
+                                                    target_lr=target, warmup_steps=self.number("warmup_steps"),
+                                                    gamma=self.number("gamma"))
+            self.lr, self.cosine = lr, cosine.masked_fill_(~warming, math.nan)
+        else:
+            self.cosine = torch.full_like(self.lr, math.nan)
+        self.base.hyper["lr"] = self.lr  # set before the base step, as the class does
+        self.base.step(grads)
+
+    def stats(self) -> dict[str, list[float]]:
+        if self.cosine is None:
+            return {}
+        return {"lr": self.lr.tolist(), "cosine": self.cosine.tolist()}
+
+    def group_lr(self) -> list[float]:
+        """The warmup lr, which the class writes into its (the base's) param groups."""
+        return self.lr.tolist()

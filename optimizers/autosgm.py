@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from itertools import islice
 from typing import Any, NamedTuple
 
 import torch
@@ -19,6 +20,7 @@ from optimizers.autosgm_maths import (
     settle_grad_dot,
     state_layout,
 )
+from optimizers.runs import Hyper, run_values
 from optimizers.stability import kappa_max
 from optimizers.stepping import evaluate_closure, params_with_grad
 from optimizers.validation import check_choice, check_number, check_probability
@@ -144,7 +146,7 @@ class AutoSGM(Optimizer):
                         aoptlr=aoptlr, num_lrc=num_lrc, eps=eps, repeat_eps=repeat_eps, weight_decay=weight_decay,
                         wd_level=wd_level, cf=cf, per_layer=per_layer, maximize=maximize, rc_cfg=rc_cfg)
         super().__init__(params, _validated(owner, defaults))
-        self._stepped: list[tuple[dict[str, Any], float, AutoSGMSums]] = []  # the last step's calls, for ``stats``
+        self._stepped: list[tuple[dict[str, Any], Hyper, AutoSGMSums]] = []  # the last step's calls, for ``stats``
         self._stats: dict[str, float] | None = None  # ``stats`` once read
         self._packs: dict[tuple[int, ...], _Pack] = {}  # the packed state of each call, keyed by its members' ids
 
@@ -202,7 +204,7 @@ class AutoSGM(Optimizer):
         """The last step's telemetry (``{}`` before a step), computed when first read: a step that nobody inspects
         does not pay for the secant's three passes over the tensors."""
         if self._stats is None and self._stepped:
-            self._stats = _stats(self._stepped)
+            self._stats = {name: values[0] for name, values in run_stats(self._stepped).items()}
         return self._stats or {}
 
     def state_dict(self) -> dict[str, Any]:  # type: ignore[override]
@@ -295,26 +297,32 @@ _TORCH_PRESETS: dict[str, Callable[..., AutoSGM]] = {
 """The presets that reproduce torch.optim, each taking that optimizer's keyword arguments (and defaults)."""
 
 
-def _stats(stepped: list[tuple[dict[str, Any], float, AutoSGMSums]]) -> dict[str, float]:
-    """The step's ``stats`` from each call's sums: coordinate means, and the margin of the most critical call."""
+def run_stats(stepped: list[tuple[Mapping[str, Any], Hyper, AutoSGMSums]], runs: int = 1) -> dict[str, list[float]]:
+    """The step's ``stats`` per run (R floats each) from each call's (hyperparameters, window F_t, sums): coordinate
+    means, and the margin of the most critical call. ``eta``, ``beta``, ``gamma`` and F_t: numbers or [R] tensors."""
     values = [[sums.numerator, sums.denominator, sums.rate, *secant_terms(sums.secant)] for *_, sums in stepped]
     tensors = [v.reshape(-1) for row in values for v in row if isinstance(v, Tensor)]
-    read = iter(torch.cat(tensors).tolist() if tensors else [])  # one read for every tensor-valued sum
-    numerator, denominator, rate, dot, sq = zip(*[[next(read) if isinstance(v, Tensor) else float(v) for v in row]
-                                                  for row in values], strict=True)
+    read = iter(torch.cat(tensors).tolist() if tensors else [])  # one read for every tensor-valued sum, R values each
+    numerator, denominator, rate, dot, sq = zip(*[[list(islice(read, runs)) if isinstance(v, Tensor) else
+                                                   [float(v)] * runs for v in row] for row in values], strict=True)
     count = sum(sums.count for *_, sums in stepped)
-    margins = []
-    for (group, _, sums), call_rate, call_dot, call_sq in zip(stepped, rate, dot, sq, strict=True):
-        eta_bar = filter_gain(group["eta"], group["beta"]) / (1 - group["gamma"])
-        kappa = call_rate / sums.count * eta_bar * _ratio(call_dot, call_sq)
-        margins.append(kappa / kappa_max(group["beta"], group["gamma"]))
+    hyper = [[run_values(group[name], runs) for name in ("eta", "beta", "gamma")] for group, *_ in stepped]
+    margins = []  # per run, the largest margin over calls
+    for r in range(runs):
+        margin = []
+        for (eta, beta, gamma), (*_, sums), call_rate, call_dot, call_sq in zip(hyper, stepped, rate, dot, sq,
+                                                                               strict=True):
+            eta_bar = filter_gain(eta[r], beta[r]) / (1 - gamma[r])
+            kappa = call_rate[r] / sums.count * eta_bar * _ratio(call_dot[r], call_sq[r])
+            margin.append(kappa / kappa_max(beta[r], gamma[r]))
+        margins.append(max((m for m in margin if not math.isnan(m)), default=math.nan))
     return {
-        "window": stepped[0][1],
-        "numerator": sum(numerator) / count,
-        "denominator": sum(denominator) / count,
-        "lr_effective": sum(rate) / count,
-        "curvature": _ratio(sum(dot), sum(sq)),
-        "stability_margin": max((m for m in margins if not math.isnan(m)), default=math.nan),
+        "window": run_values(stepped[0][1], runs),
+        "numerator": [sum(call[r] for call in numerator) / count for r in range(runs)],
+        "denominator": [sum(call[r] for call in denominator) / count for r in range(runs)],
+        "lr_effective": [sum(call[r] for call in rate) / count for r in range(runs)],
+        "curvature": [_ratio(sum(call[r] for call in dot), sum(call[r] for call in sq)) for r in range(runs)],
+        "stability_margin": margins,
     }
 
 

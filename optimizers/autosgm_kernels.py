@@ -12,7 +12,7 @@ from numbers import Real
 import torch
 from torch import Tensor
 
-from optimizers.runs import Hyper, per_run
+from optimizers.runs import Hyper, per_run, run_sums
 
 
 def add_(x: Tensor, y: Tensor, alpha: Hyper) -> None:
@@ -70,7 +70,7 @@ def layer_sums(columns: list[Tensor]) -> Tensor:
     """Each layer's sum per run, [R, L], from the layers' columns."""
     if columns[0].shape[0] == 1:
         return torch.stack([column.sum() for column in columns]).view(1, -1)
-    return torch.stack([column.sum(1) for column in columns], dim=1)
+    return torch.stack([run_sums(column) for column in columns], dim=1)
 
 
 def layer_norms(x: Tensor, sizes: list[int]) -> Tensor:

@@ -19,7 +19,7 @@ from optimizers.autosgm_numerators import (
     smoothed_numerator,
 )
 from optimizers.autosgm_workspace import kept_grad, layer_views, scratch, step_buffers
-from optimizers.runs import Hyper, is_zero, per_run, run_dot
+from optimizers.runs import Hyper, is_zero, per_run, run_dot, run_sums
 
 NUMERATORS = ("unity", "chebyshev_huber", "max_bound", "markov_huber_corr", "chebyshev_huber_corr")
 """Readable names of the numerator estimators a_t, indexed by ``num_lrc`` (the seed's meanings, spec §2.5)."""
@@ -166,14 +166,13 @@ class Secant(NamedTuple):
 
     grad: Tensor  # g_t, [R, N]
     change: Tensor  # D_{t-1}, [R, N]: w_t - w_{t-1} = s D_{t-1}
-    before: Tensor  # [R, 2L]: s, then <g_{t-1}, D_{t-1}> as the state held it (NaN: unknown), per layer (all equal)
+    before: Tensor  # [2, R, L]: s, then <g_{t-1}, D_{t-1}> as the state held it (NaN: unknown), per layer (all equal)
     previous_grad: Tensor | None  # g_{t-1}, [R, N], when the workspace kept it (then <g_{t-1}, D_{t-1}> is read here)
 
 
 def secant_terms(secant: Secant) -> tuple[Tensor, Tensor]:
     """(<g_t - g_{t-1}, w_t - w_{t-1}>, ||w_t - w_{t-1}||^2), each [R]."""
-    layers = secant.before.shape[1] // 2
-    scale, grad_dot = secant.before[:, 0], secant.before[:, layers]
+    scale, grad_dot = secant.before[:, :, 0]
     if secant.previous_grad is not None:
         grad_dot = run_dot(secant.previous_grad, secant.change)
     dot = scale * (run_dot(secant.grad, secant.change) - grad_dot)
@@ -265,7 +264,8 @@ def autosgm(
         torch._foreach_copy_(views.layers_of(w), params)
     if decay and wd_level == 0:
         coupled_decay(g, w, weight_decay)
-    secant = Secant(g, previous, torch.cat([scales, grad_dots], dim=1), previous_grad)
+    before = torch.stack([scales, grad_dots], out=scratch(workspace, "before", scales, (2, *scales.shape)))
+    secant = Secant(g, previous, before, previous_grad)
 
     eta_f = filter_gain(eta, beta)
     kappa = filter_debias(debias, beta, gamma, eta_f, step)
@@ -275,7 +275,7 @@ def autosgm(
         r = scratch(workspace, "r", previous)
         root = moment_estimate(g, state["moment"], step, out=r, beta_a=beta_a, eta=eta, eps=eps, debias=debias,
                                repeat_eps=repeat_eps)  # r = u = c d_t
-        d_sum = r.sum(1).mul_(per_run_sum(1 / root, r))
+        d_sum = run_sums(r).mul_(per_run_sum(1 / root, r))
         if decay and wd_level == 1:
             decoupled_decay(delta, w, r, rho=weight_decay, beta=beta, kappa=kappa, eta=eta_f, root=root)
         if num_lrc in (3, 4):  # min(u, c) = c min(d, 1), the Tukey floor's input
@@ -288,7 +288,7 @@ def autosgm(
     sign = -1.0 if maximize else 1.0
     if not aoptlr or num_lrc == 0:  # a_t = mu: it joins the update's scalar
         a_sum = lr * count
-        rate = r.sum(1).mul_(per_run_sum(window * kappa * lr * root, r)) if aoptlr else window * kappa * lr * count
+        rate = run_sums(r).mul_(per_run_sum(window * kappa * lr * root, r)) if aoptlr else window * kappa * lr * count
         coef = -sign * window * scale * lr
     elif num_lrc >= 2:  # a_t is known before D: folded into r, so D and the rate sum carry it
         if num_lrc == 2:
@@ -300,12 +300,12 @@ def autosgm(
             raw = chebyshev_huber_numerator(w, g, r, root, bounded, state, workspace, lr=lr, beta_n=beta_n, eps=eps)
         layer_a = smoothed_numerator(raw, state["a_bar"], views, per_layer)
         if layer_a is None:  # element-wise a_t
-            a_sum = state["a_bar"].sum(1)
+            a_sum = run_sums(state["a_bar"])
             r.mul_(state["a_bar"])
         else:
             a_sum = torch.mv(layer_a, views.sizes_row)  # sum over elements of the layers' a_t
             torch._foreach_mul_(views.columns_of(r), views.columns_of(layer_a))
-        rate = r.sum(1).mul_(per_run_sum(window * kappa * root, r))
+        rate = run_sums(r).mul_(per_run_sum(window * kappa * root, r))
         coef = -sign * window * scale
     if aoptlr:
         delta.mul_(r)  # D
@@ -313,7 +313,7 @@ def autosgm(
         layer_a = huber_norm_numerator(delta, scale, state, workspace, views.sizes, lr=lr, beta_n=beta_n, eps=eps,
                                        cf=cf)
         a_sum = torch.mv(layer_a, views.sizes_row)
-        rate = (layer_a * layer_sums(views.columns_of(r))).sum(1).mul_(per_run_sum(window * kappa * root, r))
+        rate = run_sums(layer_a * layer_sums(views.columns_of(r))).mul_(per_run_sum(window * kappa * root, r))
         torch._foreach_mul_(views.columns_of(delta), layer_a.split_with_sizes([1] * len(views.sizes), dim=1))
         coef = -sign * window * scale
     _descend(params, views.layers_of(delta), coef, scales)

@@ -17,11 +17,12 @@ from torch import Tensor
 _VIEWS = "views"  # the workspace entry that holds its LayerViews
 
 
-def scratch(workspace: dict[str, Any] | None, name: str, like: Tensor) -> Tensor:
-    """The workspace's temporary ``name`` shaped as ``like`` (made, and kept, when missing or of another shape)."""
+def scratch(workspace: dict[str, Any] | None, name: str, like: Tensor, shape: tuple[int, ...] | None = None) -> Tensor:
+    """The workspace's temporary ``name`` shaped as ``like``, or ``shape`` in ``like``'s dtype and device (made, and
+    kept, when missing or of another shape)."""
     buffer = None if workspace is None else workspace.get(name)
-    if buffer is None or buffer.shape != like.shape or buffer.dtype != like.dtype:
-        buffer = torch.empty_like(like)
+    if buffer is None or buffer.shape != (like.shape if shape is None else shape) or buffer.dtype != like.dtype:
+        buffer = torch.empty_like(like) if shape is None else like.new_empty(shape)
         if workspace is not None:
             workspace[name] = buffer
     return buffer

@@ -149,3 +149,11 @@ class WarmupAdamRuns(AdamRuns):
     def group_lr(self) -> list[float]:
         """The lr of the coming step: the scheduler has stepped after the last one."""
         return run_values(self.scheduled(self.t + 1), self.runs)
+
+
+def base_runs(name: str, params: list[Tensor], lr: Hyper) -> AdamRuns | SGDRuns:
+    """The base optimizer of a wrapper's runs (AGAW, GAO) as the registry builds the class's: "adam" (torch's default
+    betas 0.9, 0.999) or "sgd" (no momentum), at ``lr``; a wrapper that sets the lr each step writes ``hyper["lr"]``."""
+    if name == "adam":
+        return AdamRuns(params, {"lr": lr, "beta1": 0.9, "beta2": 0.999})
+    return SGDRuns(params, {"lr": lr})

@@ -12,6 +12,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from optimizers.runs import Hyper, foreach_arg, global_run_norm, is_zero, with_runs_axis
+from optimizers.runs_optimizer import RunsHyper, RunsOptimizer
 from optimizers.stepping import evaluate_closure, params_with_grad
 from optimizers.validation import check_number, check_probability
 
@@ -130,3 +131,29 @@ class GNWAdam(Optimizer):
         norm = float(grad_norm)
         self.stats = {"grad_norm": norm, "lr_effective": self.param_groups[0]["lr"] / (1 + norm)}
         return loss
+
+
+class GNWAdamRuns(RunsOptimizer):
+    """R runs of ``GNWAdam`` as the registry builds it (``lr``, ``beta1``, ``beta2``; eps 1e-8, no weight decay):
+    ``gnw_adam`` over the [R, ...] parameters, N_t per run. ``stats``: the class's ``grad_norm`` and
+    ``lr_effective``, per run."""
+
+    def __init__(self, params: list[Tensor], hyper: RunsHyper) -> None:
+        super().__init__(params, hyper)
+        self.t = 0  # t: completed steps (every tensor steps every time)
+        self.exp_avgs = [torch.zeros_like(p) for p in params]  # m: EMA of gradients
+        self.exp_avg_sqs = [torch.zeros_like(p) for p in params]  # v: EMA of squared gradients
+        self.grad_norm: Tensor | None = None  # N_t of the last step, [R]
+
+    @torch.no_grad()
+    def step(self, grads: list[Tensor]) -> None:
+        self.t += 1
+        self.grad_norm = gnw_adam(self.params, grads, self.exp_avgs, self.exp_avg_sqs, [self.t] * len(self.params),
+                                  lr=self.number("lr"), beta1=self.number("beta1"), beta2=self.number("beta2"),
+                                  eps=1e-8, weight_decay=0.0)
+
+    def stats(self) -> dict[str, list[float]]:
+        if self.grad_norm is None:
+            return {}
+        return {"grad_norm": self.grad_norm.tolist(),
+                "lr_effective": (self.number("lr") / (1 + self.grad_norm)).tolist()}

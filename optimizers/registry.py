@@ -16,13 +16,14 @@ from torch import Tensor
 from torch.optim import SGD, Adam, AdamW, Optimizer
 from torch.optim.lr_scheduler import LinearLR
 
-from optimizers.a2grad import A2Grad
-from optimizers.agaw import AGAW
+from optimizers.a2grad import A2Grad, A2GradRuns
+from optimizers.agaw import AGAW, AGAWRuns
 from optimizers.autosgm import AutoSGM
 from optimizers.autosgm_maths import NUMERATORS
+from optimizers.autosgm_runs import AutoSGMRuns
 from optimizers.baselines import AdamRuns, SGDRuns, WarmupAdamRuns
-from optimizers.gao import GAO
-from optimizers.gnw_adam import GNWAdam
+from optimizers.gao import GAO, GAORuns
+from optimizers.gnw_adam import GNWAdam, GNWAdamRuns
 from optimizers.runs_optimizer import RunsHyper, RunsOptimizer
 from optimizers.scheduled import Scheduled
 from optimizers.validation import check_choice, check_number
@@ -247,6 +248,7 @@ _ENTRIES = (
         _checked("GNW-Adam", lambda params, lr, beta1, beta2: GNWAdam(params, lr=lr, betas=(beta1, beta2))),
         (_lr(1e-3, "Base learning rate, divided by 1 + ||g|| each step."), _BETA1, _BETA2),
         research=True,
+        runs=GNWAdamRuns,
     ),
     OptimizerInfo(
         "a2grad",
@@ -269,6 +271,7 @@ _ENTRIES = (
                        choices=("tensor", "coordinate")),
         ),
         research=True,
+        runs=A2GradRuns,
     ),
     OptimizerInfo(
         "agaw",
@@ -291,6 +294,7 @@ _ENTRIES = (
             _BASE,
         ),
         research=True,
+        runs=AGAWRuns,
     ),
     OptimizerInfo(
         "gao",
@@ -303,6 +307,7 @@ _ENTRIES = (
             _BASE,
         ),
         research=True,
+        runs=GAORuns,
     ),
     OptimizerInfo(
         "autosgm",
@@ -339,6 +344,7 @@ _ENTRIES = (
             HyperParam("eps", 1e-8, "Numerical floor added to d_t.", low=1e-12, high=1e-4, log=True),
         ),
         research=True,
+        runs=AutoSGMRuns,
     ),
 )
 

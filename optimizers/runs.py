@@ -41,30 +41,51 @@ def run_rows(tensor: Tensor) -> Tensor:
     return tensor.reshape(tensor.shape[0], -1)
 
 
+def run_sums(rows: Tensor) -> Tensor:
+    """Each row's sum of an [R, n] tensor (or column view): shape [R].
+
+    ``sum`` for rows longer than the runs are many; else a product with ones, as torch's sum over a short inner
+    dimension is the slow case (ten times the product's time on [16384, 2], a landscape of 2-D points).
+    """
+    if rows.shape[1] >= rows.shape[0]:
+        return rows.sum(1)
+    return torch.mv(rows, rows.new_ones(rows.shape[1]))
+
+
 def run_dot(a: Tensor, b: Tensor) -> Tensor:
     """<a[r], b[r]> over all elements of each run: shape [R].
 
     BLAS products (a dot for one run, a batched product for several): no temporary the size of the tensor,
-    unlike ``vecdot``, whose elementwise product doubles the memory traffic of an optimizer step.
+    unlike ``vecdot``, whose elementwise product doubles the memory traffic of an optimizer step. Many short rows
+    (more runs than elements per run) are the exception: there a batched product of 1 x n rows costs seven times
+    an elementwise product and ``run_sums``.
     """
     rows_a, rows_b = run_rows(a), run_rows(b)
     if rows_a.shape[0] == 1:
         return torch.dot(rows_a[0], rows_b[0]).view(1)
+    if rows_a.shape[1] < rows_a.shape[0]:
+        return run_sums(rows_a * rows_b)
     return torch.bmm(rows_a.unsqueeze(1), rows_b.unsqueeze(2)).view(-1)
 
 
 def run_norm(tensor: Tensor) -> Tensor:
-    """||tensor[r]|| (L2 over all elements of each run): shape [R]."""
-    return torch.linalg.vector_norm(run_rows(tensor), dim=1)
+    """||tensor[r]|| (L2 over all elements of each run): shape [R]; with more runs than elements per run, the root of
+    ``run_dot`` (a norm over a short inner dimension is the slow case, as a sum is: ``run_sums``)."""
+    rows = run_rows(tensor)
+    if rows.shape[1] < rows.shape[0]:
+        return run_sums(rows * rows).sqrt_()
+    return torch.linalg.vector_norm(rows, dim=1)
 
 
 def run_norms(tensors: list[Tensor]) -> list[Tensor]:
-    """||t[r]|| for every tensor t: one [R] tensor per tensor (0-d for one run, which broadcasts as [1] does), from
-    one foreach reduction over the per-run slices."""
-    if tensors[0].shape[0] == 1:  # one run: each tensor is its own slice (no unbind, no stack)
+    """||t[r]|| for every tensor t: one [R] tensor per tensor (0-d for one run, which broadcasts as [1] does).
+
+    One run: one foreach reduction (each tensor is its own slice). Several: one row-wise norm per tensor, whose cost
+    does not grow with R as a foreach over the R T per-run slices would (a view each: 60 ms for 16,384 runs).
+    """
+    if tensors[0].shape[0] == 1:
         return list(torch._foreach_norm(tensors))
-    slices = [run_slice for tensor in tensors for run_slice in tensor.unbind(0)]
-    return list(torch.stack(torch._foreach_norm(slices)).view(len(tensors), -1).unbind(0))
+    return [run_norm(tensor) for tensor in tensors]
 
 
 def run_grams(a: list[Tensor], b: list[Tensor], *, runs: int) -> list[list[tuple[float, float, float]]]:

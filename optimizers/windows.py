@@ -117,6 +117,36 @@ def window_at(t: int, config: WindowConfig) -> float:
     return _window_block(config, block)[offset]
 
 
+class RunWindows:
+    """F_t of R runs whose windows differ in numeric fields (a landscape over the window's length or minimum).
+
+    ``config`` holds the fields every run shares; ``fields`` maps field names (x, n, tau, spe, e) to one value per
+    run. The distinct configurations' windows are evaluated together by one ``window`` call (its numpy broadcasts
+    over fields given as arrays), a block of steps at a time as ``window_at`` does, and read per run: the cost grows
+    with the distinct configurations, not with R. Uniform phases only (inseq 0): a Kronecker window is one table per
+    configuration (``kronecker_window``).
+    """
+
+    def __init__(self, config: WindowConfig, fields: Mapping[str, ArrayLike]) -> None:
+        if config.inseq:
+            raise ValueError("RunWindows: per-run windows need uniform phases (inseq 0)")
+        names = list(fields)
+        rows = np.stack([np.asarray(fields[name], dtype=np.float64).reshape(-1) for name in names], axis=1)
+        distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
+        self.index = inverse.reshape(-1)  # each run's row of ``distinct``
+        self.config = config._replace(**{name: distinct[:, k] for k, name in enumerate(names)})  # fields [U] each
+        self.block = -1  # the block of steps that ``values`` holds
+        self.values = np.empty((0, len(distinct)))  # F over that block, [_BLOCK, U]
+
+    def at(self, t: int) -> NDArray[np.float64]:
+        """F_t of every run, [R], for one step t >= 1."""
+        block, offset = divmod(t - 1, _BLOCK)
+        if block != self.block:
+            steps = np.arange(block * _BLOCK + 1, (block + 1) * _BLOCK + 1, dtype=np.float64)[:, None]
+            self.block, self.values = block, np.broadcast_to(window(steps, self.config), (_BLOCK, self.values.shape[1]))
+        return self.values[offset, self.index]
+
+
 @lru_cache(maxsize=32)
 def _window_block(config: WindowConfig, block: int) -> tuple[float, ...]:
     return tuple(window(np.arange(block * _BLOCK + 1, (block + 1) * _BLOCK + 1), config).tolist())

@@ -56,19 +56,25 @@ class SurfaceBatch:
         (low_x, high_x), (low_y, high_y) = surface.domain
         self.centre = torch.tensor([(low_x + high_x) / 2, (low_y + high_y) / 2], dtype=torch.float64, device=device)
         self.half = torch.tensor([(high_x - low_x) / 2, (high_y - low_y) / 2], dtype=torch.float64, device=device)
+        self.bound = DOMAIN_FACTOR * self.half  # |x - centre| beyond this, per coordinate, is outside
+        self.frozen_rows = torch.empty(0, dtype=torch.long, device=device)  # the runs that ended, in order
+        self.frozen_points = self.point.detach()[:0].clone()  # where each of them stays
 
     def run(self, steps: int, *, log_every: int = 1, recorders: Sequence[Recorder] | None = None,
             observe: LossObserver | None = None) -> BatchFate:
         """Step every run up to ``steps`` times; with ``recorders`` (one per run) record telemetry every
         ``log_every`` steps and honour their ``stop``."""
         fate, point = self.fate, self.point
+        done = torch.tensor(fate.steps_done, device=point.device)  # steps each run completed
         previous: list[list[float]] | None = None
         for step in range(1, steps + 1):
             if recorders is not None:
-                for run, recorder in enumerate(recorders):
-                    if fate.status[run] == "finished" and recorder.stop():
-                        fate.end(run, "cancelled")
-            if not bool(fate.active.any()):
+                cancelled = [run for run, recorder in enumerate(recorders)
+                             if fate.status[run] == "finished" and recorder.stop()]
+                for run in cancelled:
+                    fate.end(run, "cancelled")
+                self._freeze(cancelled)
+            if len(self.frozen_rows) == self.runs:
                 break
             loss = self.surface.at(point)
             (grad,) = torch.autograd.grad(loss.sum(), point)
@@ -79,28 +85,36 @@ class SurfaceBatch:
                 grad.add_(draws[self.seed_row], alpha=self.noise)
             if observe is not None:
                 observe(step, loss, fate.active.clone())
-            self._end_where(~torch.isfinite(loss), step, lambda run: f"loss became {loss[run].item()} at step {step}")
+            ended = self._newly(~torch.isfinite(loss))
+            for run in ended:
+                fate.end(run, "diverged", step=step, reason=f"loss became {loss[run].item()} at step {step}")
+            self._freeze(ended)
             logged = step % log_every == 0
-            before = point.detach().clone()
+            before = point.detach().clone() if recorders is not None else None  # telemetry's x_k
             averaged = self._averaged() if logged and recorders is not None else None
+            seen = grad.tolist() if recorders is not None else None  # the gradient before a step may gate it (GAO)
             for group, optimizer in zip(self.groups, self.optimizers, strict=True):
                 optimizer.step([grad[group.start:group.stop]])
-            with torch.no_grad():
-                point.copy_(torch.where(fate.active.unsqueeze(1), point, before))  # ended runs stay frozen
+            if len(self.frozen_rows):
+                with torch.no_grad():
+                    point.index_copy_(0, self.frozen_rows, self.frozen_points)  # ended runs stay where they ended
             active = fate.active.clone()
-            for run in torch.nonzero(active).flatten().tolist():
-                fate.steps_done[run] = step
+            done += active  # the runs that took this step; read back once, at the end
             if logged:
                 self.best = torch.where(active, torch.minimum(self.best, loss), self.best)
                 if recorders is not None:
-                    self._record(step, recorders, active, loss, before, grad, averaged, previous)
+                    self._record(step, recorders, active, loss, before, seen, averaged, previous)
             if recorders is not None:
-                previous = grad.tolist()
+                previous = seen
                 for run in torch.nonzero(active).flatten().tolist():
                     recorders[run].tick()
             after = point.detach()
-            outside = (~torch.isfinite(after) | ((after - self.centre).abs() > DOMAIN_FACTOR * self.half)).any(1)
-            self._end_where(outside, step, lambda run: left_domain(after[run].tolist(), step))
+            outside = ~((after - self.centre).abs() <= self.bound).all(1)  # beyond the bound, or not finite
+            ended = self._newly(outside)
+            for run in ended:
+                fate.end(run, "diverged", step=step, reason=left_domain(after[run].tolist(), step))
+            self._freeze(ended)
+        fate.steps_done = done.tolist()
         return fate
 
     def summaries(self, seconds: float) -> list[dict[str, float]]:
@@ -113,10 +127,16 @@ class SurfaceBatch:
                  "final_y": y, "seconds": seconds}
                 for loss, low, done, (x, y) in zip(final_loss, best, self.fate.steps_done, final, strict=True)]
 
-    def _end_where(self, ended: Tensor, step: int, reason: Callable[[int], str]) -> None:
-        """Runs still going where ``ended`` holds end ``diverged`` at ``step``."""
-        for run in torch.nonzero(ended & self.fate.active).flatten().tolist():
-            self.fate.end(run, "diverged", step=step, reason=reason(run))
+    def _newly(self, ended: Tensor) -> list[int]:
+        """The runs still going for which ``ended`` ([R] bool) holds."""
+        return torch.nonzero(ended & self.fate.active).flatten().tolist()
+
+    def _freeze(self, runs: list[int]) -> None:
+        """``runs``, which just ended, keep their current point from now on (the optimizers step every row)."""
+        if runs:
+            rows = torch.tensor(runs, device=self.point.device)
+            self.frozen_rows = torch.cat([self.frozen_rows, rows])
+            self.frozen_points = torch.cat([self.frozen_points, self.point.detach()[rows]])
 
     def _averaged(self) -> list[list[float]] | None:
         """Each run's averaged iterate (A2Grad's xbar) before the step, or None for runs whose method has none."""
@@ -128,9 +148,10 @@ class SurfaceBatch:
         return rows  # type: ignore[return-value]
 
     def _record(self, step: int, recorders: Sequence[Recorder], active: Tensor, loss: Tensor, before: Tensor,
-                grad: Tensor, averaged: list[list[float]] | None, previous: list[list[float]] | None) -> None:
+                grads: list[list[float]], averaged: list[list[float]] | None,
+                previous: list[list[float]] | None) -> None:
         """One telemetry row per run still going, with the keys of a run alone."""
-        losses, befores, grads, afters = loss.tolist(), before.tolist(), grad.tolist(), self.point.detach().tolist()
+        losses, befores, afters = loss.tolist(), before.tolist(), self.point.detach().tolist()
         measures: list[dict[str, float]] = [{} for _ in range(self.runs)]
         for group, optimizer in zip(self.groups, self.optimizers, strict=True):
             stats = optimizer.stats()
