@@ -8,13 +8,19 @@ from collections.abc import Sequence
 import streamlit as st
 
 from engine.figures import (
+    BAND_CAPTION,
     RUN_CAPTIONS,
+    band_epoch_figure,
+    band_internals_figure,
+    band_layers_figure,
+    band_series_figure,
     epoch_figure,
     internals_figure,
     layers_figure,
     series_figure,
     summary_json,
     telemetry_csv,
+    two_seed_note,
 )
 from engine.jobs import Busy, JobStatus, UnknownJob, get_manager
 from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, mean_ci, store
@@ -43,6 +49,7 @@ TRAIN_CAPTIONS = {
     "norms differ by decades take very different steps under plain SGD; adaptive methods even that out.",
     "internals": RUN_CAPTIONS["internals"],
 }
+VIEWS = {"band": "mean ± 95% band", "seeds": "individual seeds"}  # the curves' view: URL value -> label
 METRICS = (  # (summary key, column, as a percentage)
     ("final_test_accuracy", "final test accuracy", True),
     ("best_test_accuracy_seed_metric", "best test accuracy (peeks at the test set)", True),
@@ -91,22 +98,29 @@ def summary_table(results: Sequence[RunResult]) -> None:
                "Diverged runs are counted, not averaged.")
 
 
-def figures(results: Sequence[RunResult], prefix: str) -> None:
-    """The Train page's figures of ``results``, keyed ``<prefix>.<figure>``."""
+def figures(results: Sequence[RunResult], prefix: str, bands: bool) -> None:
+    """The Train page's figures of ``results``, keyed ``<prefix>.<figure>``: each optimizer's mean over its seeds with
+    a 95% band when ``bands``, else every seed's own line."""
     results = list(results)
-    figure_with_caption(epoch_figure(results, ("train_loss", "val_loss"), names=("train", "validation"), log_y=True,
-                                     title="Loss per epoch", y_title="cross-entropy"),
+    epoch, series, layers, internals = (
+        (band_epoch_figure, band_series_figure, band_layers_figure, band_internals_figure) if bands
+        else (epoch_figure, series_figure, layers_figure, internals_figure))
+    if bands:
+        st.caption(escape_markdown(BAND_CAPTION))
+        if note := two_seed_note(results):
+            st.info(escape_markdown(note), icon=":material/info:")
+    figure_with_caption(epoch(results, ("train_loss", "val_loss"), names=("train", "validation"), log_y=True,
+                              title="Loss per epoch", y_title="cross-entropy"),
                         TRAIN_CAPTIONS["loss"], key=f"{prefix}.loss")
-    figure_with_caption(epoch_figure(results, ("test_accuracy",), title="Test accuracy per epoch",
-                                     y_title="test accuracy"), TRAIN_CAPTIONS["accuracy"], key=f"{prefix}.accuracy")
-    figure_with_caption(series_figure(results, "effective_lr", log_y=True, title="Effective learning rate",
-                                      y_title="||update|| / ||gradient||"),
+    figure_with_caption(epoch(results, ("test_accuracy",), title="Test accuracy per epoch", y_title="test accuracy"),
+                        TRAIN_CAPTIONS["accuracy"], key=f"{prefix}.accuracy")
+    figure_with_caption(series(results, "effective_lr", log_y=True, title="Effective learning rate",
+                               y_title="||update|| / ||gradient||"),
                         TRAIN_CAPTIONS["effective_lr"], key=f"{prefix}.effective_lr")
-    figure_with_caption(series_figure(results, "cos_grad_prev", title="Gradient alignment",
-                                      y_title="cos(g_t, g_{t-1})"),
+    figure_with_caption(series(results, "cos_grad_prev", title="Gradient alignment", y_title="cos(g_t, g_{t-1})"),
                         TRAIN_CAPTIONS["cos_grad_prev"], key=f"{prefix}.cos")
-    figure_with_caption(layers_figure(results), TRAIN_CAPTIONS["layers"], key=f"{prefix}.layers")
-    figure_with_caption(internals_figure(results), TRAIN_CAPTIONS["internals"], key=f"{prefix}.internals")
+    figure_with_caption(layers(results), TRAIN_CAPTIONS["layers"], key=f"{prefix}.layers")
+    figure_with_caption(internals(results), TRAIN_CAPTIONS["internals"], key=f"{prefix}.internals")
 
 
 def downloads(results: Sequence[RunResult], prefix: str) -> None:
@@ -154,9 +168,9 @@ def optimizer_buttons(status: JobStatus) -> None:
                       "cancelled) and its later seeds are skipped; the other optimizers go on.")
 
 
-def job_view(job_id: str, live: bool) -> None:
-    """Progress with the ETA, a Cancel button per optimizer, the curves (growing while a run trains), and once the job
-    ended the summary and downloads."""
+def job_view(job_id: str, live: bool, bands: bool) -> None:
+    """Progress with the ETA, a Cancel button per optimizer, the curves (growing while a run trains; seed bands when
+    ``bands``), and once the job ended the summary and downloads."""
     status = _poll(job_id)
     if isinstance(status, str):
         st.warning(status, icon=":material/link_off:")
@@ -196,7 +210,7 @@ def job_view(job_id: str, live: bool) -> None:
         downloads(results, "train")
     drawn = [*results, *status.partials]  # the runs in progress, as they grow
     if drawn:
-        figures(drawn, "job")
+        figures(drawn, "job", bands)
     elif not status.done:
         st.info("The curves appear here as soon as the first steps are logged.", icon=":material/hourglass_top:")
 
@@ -264,6 +278,9 @@ if stop and job_id:
 if isinstance(status, str) and not start:  # an unknown job (a stale link): say so once, then forget it
     st.warning(status, icon=":material/link_off:")
     st.session_state[JOB] = job_id = None
+bands = url.choice_input("Show", "show", "band", VIEWS,
+                         help="Each optimizer as its mean over the seeds with the 95% confidence interval of that mean "
+                         "shaded (Student t, as the summary table), or every seed as its own line.") == "band"
 if job_id:
     url.values["job"] = job_id
 url.write()
@@ -272,7 +289,7 @@ if spec is None and not valid:
 
 # --- the job --------------------------------------------------------------------------------------------------------
 if job_id:
-    st.fragment(job_view, run_every=POLL_SECONDS if running else None)(job_id, running)
+    st.fragment(job_view, run_every=POLL_SECONDS if running else None)(job_id, running, bands)
 else:
     st.info("Set up the comparison in the sidebar and press **Start**.", icon=":material/play_arrow:")
 
@@ -303,4 +320,4 @@ else:
     if loaded:
         summary_table(loaded)
         downloads(loaded, "past")
-        figures(loaded, "past")
+        figures(loaded, "past", bands)

@@ -4,6 +4,7 @@ stops the job or one optimizer, and bad URL values or an unknown job id show a m
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -189,12 +190,76 @@ def test_a_running_job_shows_the_partial_run_beside_the_ended_ones(repo_root: Pa
     assert len(charts) == 6
     loss, effective_lr, layers = charts[0], charts[2], charts[4]
     assert len(values(trace(effective_lr, "Adam")["x"])) == 5 and len(values(trace(effective_lr, "SGD")["x"])) == 3
-    assert values(trace(loss, "SGD · train")["x"]) == [1.0]
+    assert values(trace(loss, "SGD")["x"]) == [1.0]  # the train loss: its mean over SGD's one seed
+    assert not [t for t in loss["data"] if t["name"].endswith("95% band")], "one seed each: no band"
     assert len(layers["data"]) == 4  # two layers x two runs
     assert not at.table, "the summary waits for the job's end"
     assert at.button(key="train.cancel.0").disabled and at.button(key="train.cancel.0").label.endswith("cancelled")
     at.button(key="train.cancel.1").click().run()
     assert not at.exception and fake.cancelled == [("livejob", 1)]
+
+
+class SeedsManager:
+    """Stands in for the job manager with a finished job of Adam and SGD over ``seeds`` seeds each."""
+
+    def __init__(self, seeds: int) -> None:
+        self.spec = ComparisonSpec(MNIST1D, (OptimizerChoice.parse("adam:lr=0.0047"), OptimizerChoice.parse("sgd")),
+                                   epochs=2, batch_size=512, log_every=1, seeds=tuple(range(seeds)))
+
+    def poll(self, job_id: str) -> JobStatus:
+        results = tuple(
+            RunResult(run, "finished",
+                      [{**_record(s), "effective_lr": 0.01 * (1 + run.seed), "stat/lr": 0.01 * run.seed}
+                       for s in range(1, 6)],
+                      [{"epoch": e, "train_loss": 1.0 / (e + run.seed), "val_loss": 1.2 / (e + run.seed),
+                        "test_accuracy": 0.4 + 0.1 * e + 0.01 * run.seed} for e in (1.0, 2.0)],
+                      {"final_test_accuracy": 0.6, "final_val_loss": 0.6})
+            for run in self.spec.runs())
+        return JobStatus(job_id, "finished", self.spec, "", None, results, (), None, len(results), 0.0, 1.0)
+
+
+def band_names(spec: dict[str, Any]) -> list[str]:
+    return [t["name"] for t in spec["data"] if t["name"].endswith("95% band")]
+
+
+def test_the_view_switches_between_seed_bands_and_individual_seeds(repo_root: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jobs, "get_manager", lambda: SeedsManager(3))
+    at = open_page(repo_root, TRAIN, job="seedsjob")
+    assert not at.exception
+    assert at.radio(key="train.show").value == "band" and at.query_params["show"] == "band"
+    charts = specs(at)
+    assert len(charts) == 6
+    for chart in charts:  # every figure: bands, and one legend entry per optimizer (the loss's line styles after)
+        assert set(band_names(chart)) == {"Adam (lr=0.0047) · 95% band", "SGD · 95% band"}
+        legend = [t["name"] for t in chart["data"] if t.get("showlegend", True)]
+        assert legend == ["Adam (lr=0.0047)", "SGD"] + (["train", "validation"] if chart is charts[0] else [])
+    assert not at.info, "three seeds: no note about n = 2"
+
+    at.radio(key="train.show").set_value("seeds").run()
+    assert not at.exception and at.query_params["show"] == "seeds"
+    charts = specs(at)
+    assert len(charts) == 6 and not any(band_names(chart) for chart in charts)
+    assert {t["name"] for t in charts[2]["data"]} == {"Adam (lr=0.0047)", "SGD", "Adam (lr=0.0047) · seed 1",
+                                                      "SGD · seed 1", "Adam (lr=0.0047) · seed 2", "SGD · seed 2"}
+
+
+def test_two_seeds_say_why_the_band_is_wide(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jobs, "get_manager", lambda: SeedsManager(2))
+    at = open_page(repo_root, TRAIN, job="seedsjob")
+    assert not at.exception
+    (note,) = [info.value for info in at.info]
+    assert "n = 2" in note and "12\\.7" in note  # the Markdown source: its dot escaped
+    at.radio(key="train.show").set_value("seeds").run()
+    assert not at.exception and not at.info, "the note goes with the bands"
+
+
+def test_a_bad_view_in_the_url_falls_back_to_the_bands(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jobs, "get_manager", lambda: SeedsManager(2))
+    at = open_page(repo_root, TRAIN, job="seedsjob", show="nosuch")
+    assert not at.exception
+    assert any("show" in w and "default" in w for w in warnings(at))
+    assert at.query_params["show"] == "band" and band_names(specs(at)[2])
 
 
 class FakeManager:

@@ -1,8 +1,17 @@
 """Figures: pure functions from telemetry, studies and theory to Plotly figures, and the exports behind them.
 
 One colour per optimizer (``colours``), one shared look (``style``); each page's figures come with ``*_CAPTIONS``, the
-sentences shown beside them."""
+sentences shown beside them. Runs over several seeds are drawn per seed (``runs``) or as each optimizer's mean with a
+95% band (``bands``)."""
 
+from engine.figures.bands import (
+    BAND_CAPTION,
+    band_epoch_figure,
+    band_internals_figure,
+    band_layers_figure,
+    band_series_figure,
+    two_seed_note,
+)
 from engine.figures.colours import HIGHLIGHT, NEUTRAL, optimizer_colour
 from engine.figures.exports import config_json, error_trajectory_csv, frequency_csv, heatmap_csv, time_response_csv
 from engine.figures.runs import CAPTIONS as RUN_CAPTIONS
@@ -42,6 +51,12 @@ from engine.figures.theory import (
 )
 
 __all__ = [
+    "BAND_CAPTION",
+    "band_epoch_figure",
+    "band_internals_figure",
+    "band_layers_figure",
+    "band_series_figure",
+    "two_seed_note",
     "FILTER_PRESETS",
     "HIGHLIGHT",
     "NEUTRAL",

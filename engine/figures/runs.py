@@ -63,7 +63,7 @@ def run_label(result: RunResult) -> str:
     return label if result.spec.seed == 0 else f"{label} · seed {result.spec.seed}"
 
 
-def _styles(results: Sequence[RunResult]) -> list[tuple[str, str]]:
+def run_styles(results: Sequence[RunResult]) -> list[tuple[str, str]]:
     """(colour, dash) per run: the optimizer's colour, dashed for its 2nd, 3rd ... run in the figure."""
     seen: dict[str, int] = {}
     styles = []
@@ -128,7 +128,7 @@ def trajectory_figure(surface: Surface, results: Sequence[RunResult], *, step: i
                                  colorbar={"title": {"text": scale_title, "side": "right"}, "thickness": 12},
                                  hovertemplate="(%{x:.3g}, %{y:.3g})<extra></extra>"))
     start = _start(surface, results)
-    for result, (colour, dash) in zip(results, _styles(results), strict=True):
+    for result, (colour, dash) in zip(results, run_styles(results), strict=True):
         name = run_label(result)
         x, y, loss = column(result, "x"), column(result, "y"), column(result, "loss")
         steps = [int(row["step"]) for row in result.records]
@@ -228,12 +228,12 @@ def log_ticks(values: Iterable[float]) -> list[float]:
 
 def _tidy_log_y(fig: go.Figure) -> None:
     """Label every log y axis of ``fig`` at ``log_ticks`` of all its traces' values."""
-    ticks = log_ticks(v for trace in fig.data for v in (trace.y or ()) if v is not None)
+    ticks = log_ticks(v for trace in fig.data for v in (() if trace.y is None else trace.y) if v is not None)
     if ticks:
         fig.update_yaxes(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], selector={"type": "log"})
 
 
-def _finish_lines(fig: go.Figure, title: str, x_title: str, y_title: str, log_y: bool) -> go.Figure:
+def finish_lines(fig: go.Figure, title: str, x_title: str, y_title: str, log_y: bool) -> go.Figure:
     """The shared look of a line figure against the step or the epoch, with readable log ticks when ``log_y``."""
     finish(fig, title, height=380)
     fig.update_xaxes(title_text=x_title)
@@ -246,12 +246,12 @@ def series_figure(results: Sequence[RunResult], key: str, *, log_y: bool = False
                   y_title: str) -> go.Figure:
     """The telemetry series ``key`` of every run against the step, in the optimizers' colours."""
     fig = go.Figure()
-    for result, (colour, dash) in zip(results, _styles(results), strict=True):
+    for result, (colour, dash) in zip(results, run_styles(results), strict=True):
         name = run_label(result)
         fig.add_trace(go.Scatter(x=column(result, "step"), y=column(result, key), mode="lines", name=name,
                                  line={"color": colour, "width": 2, "dash": dash}, legendgroup=name,
                                  hovertemplate=f"{name}<br>step %{{x}}<br>{y_title} %{{y:.4g}}<extra></extra>"))
-    return _finish_lines(fig, title, "step", y_title, log_y)
+    return finish_lines(fig, title, "step", y_title, log_y)
 
 
 STABILITY_MARGIN = "stat/stability_margin"
@@ -281,6 +281,43 @@ def short_labels(results: Sequence[RunResult]) -> list[str]:
 INTERNALS_PANEL_PX = 210  # height of one row of internals panels, title and tick labels included
 
 
+def note_figure(text: str, title: str) -> go.Figure:
+    """A figure with ``text`` in its middle and no axes: what a figure shows when there is nothing to draw."""
+    fig = go.Figure()
+    fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                       font={"size": 14, "color": NEUTRAL})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return finish(fig, title, height=220)
+
+
+NO_INTERNALS = "None of these optimizers reports internal statistics."
+
+
+def small_multiples(titles: Sequence[str], columns: int) -> go.Figure:
+    """An empty grid of ``len(titles)`` panels, ``columns`` wide, titled ``titles`` (the internals' layout)."""
+    rows = -(-len(titles) // columns)
+    return make_subplots(rows=rows, cols=columns, subplot_titles=list(titles), horizontal_spacing=0.12,
+                         # 70 px between rows: tick labels, then the title
+                         vertical_spacing=min(70 / (INTERNALS_PANEL_PX * rows), 0.3))
+
+
+def finish_small_multiples(fig: go.Figure, title: str, panels: int, columns: int) -> go.Figure:
+    """The look of a ``small_multiples`` grid of ``panels`` panels: small panel titles and ticks, the legend under
+    the figure's title."""
+    for annotation in fig.layout.annotations:
+        annotation.font = {"size": 11}
+    height = 180 + INTERNALS_PANEL_PX * -(-panels // columns)
+    finish(fig, title, height=height)
+    # The legend right under the title, in pixels from the top: the first row's panel titles sit above the plots.
+    fig.update_layout(legend={"yref": "container", "y": 1 - 42 / height, "yanchor": "top"},
+                      margin={"t": 140})
+    fig.update_xaxes(tickfont={"size": 10})
+    fig.update_yaxes(tickfont={"size": 10}, exponentformat="power", nticks=5)
+    fig.update_layout(template=TEMPLATE)
+    return fig
+
+
 def internals_figure(results: Sequence[RunResult], *, columns: int = 3) -> go.Figure:
     """Small multiples of every run's own statistics (``stat/*``): one panel per (run, statistic), in the run's
     colour; a note instead when no run reports any.
@@ -289,20 +326,11 @@ def internals_figure(results: Sequence[RunResult], *, columns: int = 3) -> go.Fi
     neighbours at any width a page gives the figure; the legend names each run in full.
     """
     panels = [(result, style, short, name)
-              for result, style, short in zip(results, _styles(results), short_labels(results), strict=True)
+              for result, style, short in zip(results, run_styles(results), short_labels(results), strict=True)
               for name in stat_names(result)]
     if not panels:
-        fig = go.Figure()
-        fig.add_annotation(text="None of these optimizers reports internal statistics.", showarrow=False,
-                           x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14, "color": NEUTRAL})
-        fig.update_xaxes(visible=False)
-        fig.update_yaxes(visible=False)
-        return finish(fig, "Optimizer internals", height=220)
-    rows = -(-len(panels) // columns)
-    titles = [f"{short} · {name.removeprefix('stat/')}" for _, _, short, name in panels]
-    plot_px = INTERNALS_PANEL_PX * rows
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.12,
-                        vertical_spacing=min(70 / plot_px, 0.3))  # 70 px between rows: tick labels, then the title
+        return note_figure(NO_INTERNALS, "Optimizer internals")
+    fig = small_multiples([f"{short} · {name.removeprefix('stat/')}" for _, _, short, name in panels], columns)
     shown: set[str] = set()
     for index, (result, (colour, dash), _, name) in enumerate(panels):
         label = run_label(result)
@@ -312,17 +340,7 @@ def internals_figure(results: Sequence[RunResult], *, columns: int = 3) -> go.Fi
                                  hovertemplate=f"{label}<br>step %{{x}}<br>{name} %{{y:.4g}}<extra></extra>"),
                       row=index // columns + 1, col=index % columns + 1)
         shown.add(label)
-    for annotation in fig.layout.annotations:
-        annotation.font = {"size": 11}
-    height = 180 + plot_px
-    finish(fig, "Optimizer internals (stats)", height=height)
-    # The legend right under the title, in pixels from the top: the first row's panel titles sit above the plots.
-    fig.update_layout(legend={"yref": "container", "y": 1 - 42 / height, "yanchor": "top"},
-                      margin={"t": 140})
-    fig.update_xaxes(tickfont={"size": 10})
-    fig.update_yaxes(tickfont={"size": 10}, exponentformat="power", nticks=5)
-    fig.update_layout(template=TEMPLATE)
-    return fig
+    return finish_small_multiples(fig, "Optimizer internals (stats)", len(panels), columns)
 
 
 # --- downloads ----------------------------------------------------------------------------------------------------
@@ -358,7 +376,7 @@ def summary_json(results: Sequence[RunResult]) -> str:
 
 # --- MNIST-1D (the Train page) ------------------------------------------------------------------------------------
 
-_EPOCH_DASHES = ("solid", "dot", "dash", "dashdot")  # the 1st, 2nd, ... key of one epoch figure
+EPOCH_DASHES = ("solid", "dot", "dash", "dashdot")  # the 1st, 2nd, ... key of one epoch figure
 
 
 def epoch_column(result: RunResult, key: str) -> list[float]:
@@ -372,15 +390,15 @@ def epoch_figure(results: Sequence[RunResult], keys: Sequence[str], *, log_y: bo
     optimizers' colours: one line style per key (solid, dotted, ...), named ``names`` (default: the keys)."""
     names = list(names) if names is not None else list(keys)
     fig = go.Figure()
-    for result, (colour, _) in zip(results, _styles(results), strict=True):
+    for result, (colour, _) in zip(results, run_styles(results), strict=True):
         label = run_label(result)
-        for key, name, dash in zip(keys, names, _EPOCH_DASHES, strict=False):
+        for key, name, dash in zip(keys, names, EPOCH_DASHES, strict=False):
             trace_name = f"{label} · {name}" if len(keys) > 1 else label
             fig.add_trace(go.Scatter(x=epoch_column(result, "epoch"), y=epoch_column(result, key),
                                      mode="lines+markers", name=trace_name, legendgroup=label,
                                      line={"color": colour, "width": 2, "dash": dash}, marker={"size": 6},
                                      hovertemplate=f"{trace_name}<br>epoch %{{x}}<br>{name} %{{y:.4g}}<extra></extra>"))
-    return _finish_lines(fig, title, "epoch", y_title, log_y)
+    return finish_lines(fig, title, "epoch", y_title, log_y)
 
 
 def layer_keys(results: Sequence[RunResult]) -> list[str]:
@@ -392,19 +410,40 @@ def layer_keys(results: Sequence[RunResult]) -> list[str]:
     return list(names)
 
 
+NO_LAYERS = "No per-layer gradient norms recorded yet."
+LAYERS_TITLE = "Gradient norm per layer"
+
+
+def layer_panels(keys: Sequence[str]) -> go.Figure:
+    """An empty row of one panel per ``grad_norm/<layer>`` key, sharing the y axis (the layers' layout)."""
+    return make_subplots(rows=1, cols=len(keys), shared_yaxes=True, horizontal_spacing=0.03)
+
+
+def finish_layers(fig: go.Figure, keys: Sequence[str]) -> go.Figure:
+    """The look of a ``layer_panels`` figure: the layer under each panel, a shared log scale with readable ticks.
+
+    Each panel's x title is two short lines, the layer and ``step``: on a phone a panel is some 80 px wide, and one
+    line (``hidden1 · step``) runs into its neighbour's."""
+    finish(fig, f"{LAYERS_TITLE} (shared scale)", height=380)
+    fig.update_layout(margin_b=80)
+    for index, key in enumerate(keys):
+        fig.update_xaxes(title_text=f"{key.removeprefix('grad_norm/')}<br>step", title_font_size=12,
+                         row=1, col=index + 1)
+    fig.update_yaxes(type="log")
+    _tidy_log_y(fig)
+    fig.update_yaxes(title_text="||g_layer||", row=1, col=1)
+    fig.update_layout(template=TEMPLATE)
+    return fig
+
+
 def layers_figure(results: Sequence[RunResult]) -> go.Figure:
     """Per-layer gradient norms ``grad_norm/<layer>`` against the step: one panel per layer (log scale), one line per
     run in its optimizer's colour; a note instead when no run recorded any."""
     keys = layer_keys(results)
     if not keys:
-        fig = go.Figure()
-        fig.add_annotation(text="No per-layer gradient norms recorded yet.", showarrow=False, x=0.5, y=0.5,
-                           xref="paper", yref="paper", font={"size": 14, "color": NEUTRAL})
-        fig.update_xaxes(visible=False)
-        fig.update_yaxes(visible=False)
-        return finish(fig, "Gradient norm per layer", height=220)
-    fig = make_subplots(rows=1, cols=len(keys), shared_yaxes=True, horizontal_spacing=0.03)
-    for result, (colour, dash) in zip(results, _styles(results), strict=True):
+        return note_figure(NO_LAYERS, LAYERS_TITLE)
+    fig = layer_panels(keys)
+    for result, (colour, dash) in zip(results, run_styles(results), strict=True):
         label = run_label(result)
         for index, key in enumerate(keys):
             fig.add_trace(go.Scatter(x=column(result, "step"), y=column(result, key), mode="lines", name=label,
@@ -412,11 +451,4 @@ def layers_figure(results: Sequence[RunResult]) -> go.Figure:
                                      showlegend=index == 0,
                                      hovertemplate=f"{label}<br>step %{{x}}<br>{key} %{{y:.4g}}<extra></extra>"),
                           row=1, col=index + 1)
-    finish(fig, "Gradient norm per layer (shared scale)", height=360)
-    for index, key in enumerate(keys):
-        fig.update_xaxes(title_text=f"{key.removeprefix('grad_norm/')} · step", row=1, col=index + 1)
-    fig.update_yaxes(type="log")
-    _tidy_log_y(fig)
-    fig.update_yaxes(title_text="||g_layer||", row=1, col=1)
-    fig.update_layout(template=TEMPLATE)
-    return fig
+    return finish_layers(fig, keys)

@@ -100,9 +100,9 @@ def test_a_person_trains_two_optimizers_cancels_one_and_finds_the_other(
     expect(table).to_contain_text(ADAM, timeout=UPDATE_TIMEOUT_MS)
     expect(table).to_contain_text("AGAW")
     expect(table).to_contain_text("cancelled")
-    assert points(page, EFFECTIVE_LR, ADAM) >= after, "the cancelled run's curve is kept"
     expect(page.get_by_test_id("stException")).to_have_count(0)
     expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=UPDATE_TIMEOUT_MS)  # the last rerun is done
+    assert points(page, EFFECTIVE_LR, ADAM) >= after, "the cancelled run's curve is kept"  # counted once drawn
     screenshot("train_finished")
 
     # A reload finds the ended job named in the URL; its runs are also among the past runs.
@@ -131,3 +131,66 @@ def test_a_person_trains_two_optimizers_cancels_one_and_finds_the_other(
     expect(shared_sidebar).to_contain_text("AGAW")
     expect(second_page).to_have_url(shared_url)
     expect(second_page.get_by_test_id("stException")).to_have_count(0)
+
+
+# Three seeds of each optimizer, short: the figures show each optimizer's mean and its 95% band over the seeds.
+SEEDS_CONFIGURATION = "epochs=3&batch=256&seeds=3"
+BAND_SUFFIX = " · 95% band"
+# The names of the traces of every shown Plotly figure, per figure (as POINTS_JS, for names).
+NAMES_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(plot => plot.offsetParent !== null)
+    .map(plot => (plot._fullData || plot.data || []).map(trace => trace.name))"""
+
+
+def trace_names(page: Page) -> list[list[str]]:
+    """The trace names of every shown figure, in page order."""
+    return page.evaluate(NAMES_JS)
+
+
+def wait_for_bands(page: Page) -> None:
+    """Until the six figures are drawn, each with a band of both optimizers (three seeds each)."""
+    page.wait_for_function(
+        f"suffix => {{ const figures = ({NAMES_JS})(); return figures.length === 6 && figures.every(names => "
+        "names.filter(name => (name || '').endsWith(suffix)).length >= 2); }", arg=BAND_SUFFIX,
+        timeout=UPDATE_TIMEOUT_MS)
+
+
+def test_seed_bands_show_each_optimizer_as_its_mean_and_the_seeds_on_request(
+        page: Page, phone_page: Page, app_url: str, screenshot: Callable[..., Path]) -> None:
+    """A person trains two optimizers over three seeds and sees each as one line in a shaded band (wide and narrow
+    screens), then switches to the individual seeds: one line per seed, no bands."""
+    page.goto(app_url)
+    expect(page.get_by_role("heading", name="Optiscope", exact=True)).to_be_visible(timeout=FIRST_RUN_TIMEOUT_MS)
+    page.goto(f"{app_url}/train?{SEEDS_CONFIGURATION}")
+    expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=FIRST_RUN_TIMEOUT_MS)
+    page.get_by_test_id("stSidebar").get_by_role("button", name=re.compile("Start")).click()
+    expect(page).to_have_url(re.compile(r"job=[\w-]+"), timeout=FIRST_RUN_TIMEOUT_MS)
+    expect(page.get_by_test_id("stProgress")).to_contain_text("finished · 6 of 6 runs ended",
+                                                              timeout=TRAINING_TIMEOUT_MS)
+    expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=UPDATE_TIMEOUT_MS)
+    expect(page).to_have_url(re.compile("show=band"))
+    wait_for_bands(page)
+    figures = trace_names(page)
+    legend_lines = {name for name in figures[2] if not name.endswith(BAND_SUFFIX)}
+    assert legend_lines == {ADAM, AGAW}, "one mean line per optimizer, not one per seed"
+    expect(page.get_by_test_id("stAlert")).to_have_count(0)  # no n = 2 note with three seeds
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    shared_url = page.url
+    screenshot("train_bands")
+
+    # The same job on a phone: the bands at 390 px.
+    phone_page.goto(shared_url)
+    expect(phone_page.get_by_test_id("stProgress")).to_contain_text("finished", timeout=FIRST_RUN_TIMEOUT_MS)
+    wait_for_bands(phone_page)
+    expect(phone_page.get_by_test_id("stException")).to_have_count(0)
+    screenshot("train_bands_phone", phone_page)
+
+    # Individual seeds: a line per seed, no band; the URL keeps the choice.
+    page.get_by_text("individual seeds", exact=True).click()
+    expect(page).to_have_url(re.compile("show=seeds"), timeout=UPDATE_TIMEOUT_MS)
+    page.wait_for_function(
+        f"() => {{ const figures = ({NAMES_JS})(); return figures.length === 6 && "
+        f"figures.every(names => !names.some(name => (name || '').endsWith('{BAND_SUFFIX}'))) && "
+        "figures[2].some(name => (name || '').endsWith(' · seed 2')); }", timeout=UPDATE_TIMEOUT_MS)
+    assert set(trace_names(page)[2]) == {ADAM, AGAW, *(f"{name} · seed {seed}" for name in (ADAM, AGAW)
+                                                       for seed in (1, 2))}
+    screenshot("train_seeds")

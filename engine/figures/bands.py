@@ -1,0 +1,246 @@
+"""Seed bands: each optimizer's mean over its seeds with a shaded 95% Student-t band, as plotly Figures.
+
+The figures of ``engine.figures.runs`` draw every seed of a run as its own line; these draw each optimizer choice (one
+``OptimizerChoice``: the same optimizer with other hyperparameters is another curve) as one line, the mean over its
+seeds, inside a shaded band, the 95% confidence interval of that mean (Student 1908, "The probable error of a mean",
+Biometrika 6(1)):
+
+    mean ± t_{0.975, n-1} · s / sqrt(n),   s the sample standard deviation of the n seeds' values (ddof 1).
+
+Both come from ``engine.runs.mean_ci`` at every x (logged step or epoch), the function behind the summary table's
+"± half-width", so a band and the table agree. With one seed there is no band; with two, t_{0.975, 1} = 12.7 makes it
+wide (``two_seed_note`` says so).
+
+Seeds are aligned on x, and the statistics at x use the seeds with a finite value at x: a run still training (live)
+is shorter than the ended ones, and a diverged run's rows stop at its divergence (a non-finite value is left out, as
+in the table). So towards the right a mean may rest on fewer seeds than on the left: the hover gives n at every
+point, and where n = 1 the line is that one seed's value, without a band. Colours and dashes are ``run_styles``' of
+each optimizer's first run, the colours of every other figure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+
+import numpy as np
+import plotly.graph_objects as go
+from numpy.typing import NDArray
+
+from engine.figures.colours import NEUTRAL
+from engine.figures.runs import (
+    EPOCH_DASHES,
+    LAYERS_TITLE,
+    NO_INTERNALS,
+    NO_LAYERS,
+    column,
+    epoch_column,
+    finish_layers,
+    finish_lines,
+    finish_small_multiples,
+    layer_keys,
+    layer_panels,
+    note_figure,
+    run_styles,
+    short_labels,
+    small_multiples,
+    stat_names,
+)
+from engine.runs import MeanCI, RunResult, mean_ci
+
+BAND_OPACITY = 0.2
+"""The band's fill opacity: translucent, so two optimizers' bands show where they overlap."""
+
+LOG_BAND_FLOOR = 0.1
+"""On a log axis the band's lower edge is drawn no lower than this fraction of the mean (one decade below it).
+
+A Student-t interval is symmetric in linear space, so with few seeds or a large spread its lower edge reaches zero or
+below, which a log axis cannot draw; an edge just above zero would stretch the axis over decades that carry nothing.
+The hover always gives the interval's true edges."""
+
+BAND_CAPTION = ("Each line is an optimizer's mean over its seeds and the shading the 95% confidence interval of that "
+                "mean (Student t, as in the summary table; none with one seed), at every logged step or epoch from "
+                "the seeds that have reached it: live, or after a run diverged, the mean may rest on fewer seeds (the "
+                "hover gives n). Where two bands do not overlap, the optimizers differ by more than their seed-to-seed "
+                "noise.")
+"""The sentences a page shows above the band figures."""
+
+Band = list[tuple[float, MeanCI]]
+"""One curve: (x, mean and confidence interval of the seeds' values at x), in increasing x."""
+
+
+def seed_groups(results: Iterable[RunResult]) -> list[list[RunResult]]:
+    """The runs grouped by optimizer choice (optimizer and hyperparameters), in first-seen order: one curve each."""
+    groups: dict[str, list[RunResult]] = {}
+    for result in results:
+        groups.setdefault(str(result.spec.optimizer), []).append(result)
+    return list(groups.values())
+
+
+def seed_band(seeds: Iterable[tuple[Sequence[float], Sequence[float]]]) -> Band:
+    """The band of the seeds' series, each given as (xs, ys): at every x where at least one seed has a finite y,
+    ``mean_ci`` of those seeds' values (n of them; NaN half-width when n = 1)."""
+    at: dict[float, list[float]] = {}
+    for xs, ys in seeds:
+        for x, y in zip(xs, ys, strict=True):
+            if math.isfinite(y):
+                at.setdefault(x, []).append(y)
+    return [(x, mean_ci(at[x])) for x in sorted(at)]
+
+
+def two_seed_note(results: Iterable[RunResult]) -> str | None:
+    """Why a band is wide when an optimizer has exactly two seeds (t_{0.975, 1} = 12.7); None when none has two."""
+    pairs = [runs[0].spec.optimizer.label for runs in seed_groups(results) if len(runs) == 2]
+    if not pairs:
+        return None
+    t = mean_ci((-1.0, 1.0)).half_width  # s / sqrt(n) = 1 for the sample (-1, 1): its half-width is t itself
+    bands = f"The band of {pairs[0]} is" if len(pairs) == 1 else f"The bands of {', '.join(pairs)} are"
+    return (f"{bands} wide because n = 2: the 95% interval is mean ± t · s / √2 with Student's t = {t:.1f} for one "
+            "degree of freedom. A third seed brings t down to about a third of that.")
+
+
+@dataclass(frozen=True)
+class _Curve:
+    """One optimizer's band and mean line of one quantity, on one panel (``row``, ``col``) of a figure."""
+
+    band: Band
+    label: str  # the optimizer choice's label, the legend entry
+    colour: str
+    dash: str
+    what: str  # the quantity's name in the hover
+    legend: bool
+    row: int | None = None
+    col: int | None = None
+
+
+def _groups(results: Sequence[RunResult]) -> list[tuple[list[RunResult], str, str, str]]:
+    """(runs, label, colour, dash) of each optimizer choice: its runs, label and the style of its first run."""
+    groups = seed_groups(results)
+    styles = run_styles([runs[0] for runs in groups])
+    return [(runs, runs[0].spec.optimizer.label, colour, dash) for runs, (colour, dash) in zip(groups, styles,
+                                                                                               strict=True)]
+
+
+def _step_band(runs: Sequence[RunResult], key: str) -> Band:
+    return seed_band((column(run, "step"), column(run, key)) for run in runs)
+
+
+def _edges(ci: MeanCI, log_y: bool) -> tuple[float, float]:
+    """The band's drawn (low, high) at one x: the interval, its low edge raised to ``LOG_BAND_FLOOR`` · mean on a log
+    axis."""
+    return (max(ci.low, LOG_BAND_FLOOR * ci.mean) if log_y else ci.low), ci.high
+
+
+def _outline(band: Band, log_y: bool) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The band as closed polygons: along the high edge and back along the low edge, one polygon per stretch of x
+    with n >= 2, separated by NaN (a gap)."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for banded, stretch in groupby(band, key=lambda point: point[1].n >= 2):
+        if not banded:
+            continue
+        points = list(stretch)
+        if xs:
+            xs.append(math.nan)
+            ys.append(math.nan)
+        edges = [_edges(ci, log_y) for _, ci in points]
+        xs += [x for x, _ in points] + [x for x, _ in reversed(points)]
+        ys += [high for _, high in edges] + [low for low, _ in reversed(edges)]
+    return np.array(xs), np.array(ys)
+
+
+def _translucent(colour: str) -> str:
+    """``#RRGGBB`` as ``rgba(r, g, b, BAND_OPACITY)``."""
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {BAND_OPACITY})"
+
+
+def _hover(ci: MeanCI) -> str:
+    if ci.n == 1:
+        return "n = 1 seed: no band"
+    return f"95% CI [{ci.low:.4g}, {ci.high:.4g}] over n = {ci.n} seeds"
+
+
+def _draw(fig: go.Figure, curves: Sequence[_Curve], *, x_name: str, log_y: bool, markers: bool = False) -> None:
+    """Every curve's band (where n >= 2), then every mean line, so that no band covers another optimizer's line.
+
+    The data go to plotly as numpy arrays: it validates a list element by element, some ten times slower, and this
+    runs at every poll of a live job."""
+    for curve in curves:
+        xs, ys = _outline(curve.band, log_y)
+        if xs.size:
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=_translucent(curve.colour),
+                                     line={"width": 0}, name=f"{curve.label} · 95% band", legendgroup=curve.label,
+                                     showlegend=False, hoverinfo="skip"), row=curve.row, col=curve.col)
+    for curve in curves:
+        fig.add_trace(go.Scatter(x=np.array([x for x, _ in curve.band]), y=np.array([ci.mean for _, ci in curve.band]),
+                                 mode="lines+markers" if markers else "lines", name=curve.label,
+                                 legendgroup=curve.label, showlegend=curve.legend, marker={"size": 6},
+                                 line={"color": curve.colour, "width": 2, "dash": curve.dash},
+                                 text=np.array([_hover(ci) for _, ci in curve.band]),
+                                 hovertemplate=f"{curve.label}<br>{x_name} %{{x}}<br>{curve.what}: mean %{{y:.4g}}"
+                                 "<br>%{text}<extra></extra>"), row=curve.row, col=curve.col)
+
+
+def band_series_figure(results: Sequence[RunResult], key: str, *, log_y: bool = False, title: str,
+                       y_title: str) -> go.Figure:
+    """The telemetry series ``key`` against the step: per optimizer, its mean over seeds and 95% band."""
+    fig = go.Figure()
+    _draw(fig, [_Curve(_step_band(runs, key), label, colour, dash, y_title, legend=True)
+                for runs, label, colour, dash in _groups(results)], x_name="step", log_y=log_y)
+    return finish_lines(fig, title, "step", y_title, log_y)
+
+
+def band_epoch_figure(results: Sequence[RunResult], keys: Sequence[str], *, log_y: bool = False, title: str,
+                      y_title: str, names: Sequence[str] | None = None) -> go.Figure:
+    """The per-epoch series ``keys`` (e.g. ``train_loss`` and ``val_loss``) against the epoch: per optimizer and key,
+    its mean over seeds and 95% band, one line style per key (solid, dotted, ...) named ``names`` (default: the keys)
+    in grey legend entries after the optimizers'."""
+    names = list(names) if names is not None else list(keys)
+    fig = go.Figure()
+    curves = [_Curve(seed_band((epoch_column(run, "epoch"), epoch_column(run, key)) for run in runs), label, colour,
+                     dash, name, legend=index == 0)
+              for runs, label, colour, _ in _groups(results)
+              for index, (key, name, dash) in enumerate(zip(keys, names, EPOCH_DASHES, strict=False))]
+    _draw(fig, curves, x_name="epoch", log_y=log_y, markers=True)
+    if len(keys) > 1:  # what each line style means, as legend entries without data
+        for name, dash in zip(names, EPOCH_DASHES, strict=False):
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=name, legendgroup=f"style {name}",
+                                     line={"color": NEUTRAL, "width": 2, "dash": dash}, hoverinfo="skip"))
+    return finish_lines(fig, title, "epoch", y_title, log_y)
+
+
+def band_layers_figure(results: Sequence[RunResult]) -> go.Figure:
+    """Per-layer gradient norms ``grad_norm/<layer>`` against the step: one panel per layer (log scale), per optimizer
+    its mean over seeds and 95% band; a note instead when no run recorded any."""
+    keys = layer_keys(results)
+    if not keys:
+        return note_figure(NO_LAYERS, LAYERS_TITLE)
+    fig = layer_panels(keys)
+    _draw(fig, [_Curve(_step_band(runs, key), label, colour, dash, key, legend=index == 0, row=1, col=index + 1)
+                for runs, label, colour, dash in _groups(results) for index, key in enumerate(keys)],
+          x_name="step", log_y=True)
+    return finish_layers(fig, keys)
+
+
+def band_internals_figure(results: Sequence[RunResult], *, columns: int = 3) -> go.Figure:
+    """Small multiples of the optimizers' own statistics (``stat/*``): one panel per (optimizer, statistic) with its
+    mean over seeds and 95% band; a note instead when no run reports any. Panel titles are ``short_labels``'."""
+    groups = _groups(results)
+    shorts = short_labels([runs[0] for runs, *_ in groups])
+    panels = [(runs, label, colour, dash, short, name)
+              for (runs, label, colour, dash), short in zip(groups, shorts, strict=True)
+              for name in dict.fromkeys(name for run in runs for name in stat_names(run))]
+    if not panels:
+        return note_figure(NO_INTERNALS, "Optimizer internals")
+    fig = small_multiples([f"{short} · {name.removeprefix('stat/')}" for *_, short, name in panels], columns)
+    shown: set[str] = set()
+    curves = []
+    for index, (runs, label, colour, dash, _, name) in enumerate(panels):
+        curves.append(_Curve(_step_band(runs, name), label, colour, dash, name, legend=label not in shown,
+                             row=index // columns + 1, col=index % columns + 1))
+        shown.add(label)
+    _draw(fig, curves, x_name="step", log_y=False)
+    return finish_small_multiples(fig, "Optimizer internals (stats)", len(panels), columns)
