@@ -10,10 +10,14 @@ shared VM, logging every step of a 1.7 ms step costs about 0.4 ms.
 (zero_grad, loss, backward, step). Target: at most 1.3x.
 (3) Loading MNIST-1D from the on-disk cache against generating it the first time (in a temporary OPTISCOPE_HOME);
 informational.
+(4) Threads: MNIST-1D Adam runs of a few sizes (the default run, a batch of 512: the work of 4 runs of batch 128
+stacked, and a width-512 MLP), each timed with the thread count that ``engine.runs.device.threads_for`` chooses for
+its work, with 1 thread and with every usable core; printed as how many times faster the chosen count is, with the
+load average, as other busy processes turn extra threads from a gain into a loss (the decision assumes idle cores).
 
 The machine is shared and noisy, so the engine and the bare loop take turns within each round (interleaved, their
 order alternating), and each ratio is the median over rounds of the per-round ratios. Torch runs on one thread by
-default: on a shared 2-core machine, multi-threaded timings of small kernels measure contention.
+default (except in (4)): on a shared 2-core machine, multi-threaded timings of small kernels measure contention.
 
     PYTHONPATH=. python benchmarks/bench_engine.py [--rounds 7] [--epochs 3] [--threads 1]
 """
@@ -31,7 +35,7 @@ import torch
 from torch.nn import functional
 
 from engine.runs import ComparisonSpec, OptimizerChoice, RunSpec, run, run_comparison
-from engine.runs.device import configure_threads
+from engine.runs.device import configure_threads, step_work, threads_for, usable_cores
 from engine.tasks import MNIST1D, get_task, mnist1d
 from engine.tasks.mnist1d import load_mnist1d
 from engine.tasks.mnist1d_task import batch_order
@@ -41,6 +45,9 @@ from engine.tasks.surfaces import get_surface
 SEED = 0
 ROSENBROCK_OPTIMIZERS = ("sgd:lr=0.001", "momentum:lr=0.0001", "nesterov:lr=0.0001", "adam:lr=0.01",
                          "gnw_adam:lr=0.01", "agaw:target_lr=0.01")
+THREAD_CASES = (("one run, batch 128 (the default)", {}),
+                ("batch 512 (the work of 4 stacked runs)", {"batch_size": 512}),
+                ("width 512", {"task_args": {"width": 512}}))
 
 
 def mnist_engine(spec: RunSpec) -> None:
@@ -86,21 +93,51 @@ def rosenbrock_bare(spec: ComparisonSpec) -> None:
             optimizer.step()
 
 
-def interleaved(engine: Callable[[], None], bare: Callable[[], None], rounds: int) -> tuple[float, float, float]:
-    """Median engine seconds, median bare seconds, and the median of per-round ratios engine / bare."""
-    engine(), bare()  # warm up: imports, lazy state, allocator
-    times: dict[str, list[float]] = {"engine": [], "bare": []}
-    ratios = []
+def timed_rounds(functions: dict[str, Callable[[], None]], rounds: int) -> dict[str, list[float]]:
+    """Each function's seconds in each of ``rounds`` rounds, after one warm-up call each (imports, lazy state,
+    allocator); within a round they take turns, the order rotating from round to round."""
+    for function in functions.values():
+        function()
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    order = list(functions.items())
     for index in range(rounds):
-        pair = [("engine", engine), ("bare", bare)]
-        this_round = {}
-        for name, function in pair if index % 2 == 0 else pair[::-1]:
+        for name, function in order[index % len(order):] + order[:index % len(order)]:
             start = time.perf_counter()
             function()
-            this_round[name] = time.perf_counter() - start
-            times[name].append(this_round[name])
-        ratios.append(this_round["engine"] / this_round["bare"])
-    return statistics.median(times["engine"]), statistics.median(times["bare"]), statistics.median(ratios)
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def median_ratio(times: dict[str, list[float]], numerator: str, denominator: str) -> float:
+    """The median over rounds of the per-round ratios of seconds ``numerator`` / ``denominator``."""
+    return statistics.median(a / b for a, b in zip(times[numerator], times[denominator], strict=True))
+
+
+def interleaved(engine: Callable[[], None], bare: Callable[[], None], rounds: int) -> tuple[float, float, float]:
+    """Median engine seconds, median bare seconds, and the median of per-round ratios engine / bare."""
+    times = timed_rounds({"engine": engine, "bare": bare}, rounds)
+    return statistics.median(times["engine"]), statistics.median(times["bare"]), median_ratio(times, "engine", "bare")
+
+
+def with_threads(threads: int, spec: RunSpec) -> Callable[[], None]:
+    """A call that trains ``spec`` through the engine on ``threads`` torch threads."""
+    def train() -> None:
+        torch.set_num_threads(threads)
+        mnist_engine(spec)
+    return train
+
+
+def thread_counts(epochs: int, rounds: int) -> None:
+    """(4): for each case, the chosen count's seconds against 1 thread and against every usable core."""
+    cores = usable_cores()
+    for title, settings in THREAD_CASES:
+        spec = RunSpec(MNIST1D, OptimizerChoice("adam"), seed=SEED, epochs=epochs, device="cpu", **settings)
+        work = step_work(spec)
+        chosen = threads_for(work, cores)
+        times = timed_rounds({str(n): with_threads(n, spec) for n in sorted({chosen, 1, cores})}, rounds)
+        print(f"    {title}, {work / 1e6:.0f} M multiply-adds a step, {statistics.median(times[str(chosen)]):.2f} s: "
+              f"threads: chosen={chosen} vs 1 thread: {median_ratio(times, '1', str(chosen)):.2f}x, "
+              f"vs all {cores} cores: {median_ratio(times, str(cores), str(chosen)):.2f}x faster")
 
 
 def dataset_load_times(repeats: int) -> tuple[float, float]:
@@ -170,6 +207,11 @@ def main() -> None:
     print("(3) MNIST-1D dataset in a fresh OPTISCOPE_HOME:")
     print(f"    first generation {generated * 1e3:8.1f} ms  load from cache {cached * 1e3:8.1f} ms  "
           f"ratio {cached / generated:6.4f}x ({generated / cached:.0f}x faster from the cache)")
+
+    print(f"(4) Threads: MNIST-1D Adam, {args.epochs} epochs, the count threads_for chooses against 1 and all cores "
+          f"(load average {os.getloadavg()[0]:.1f} on {usable_cores()} cores before):")
+    thread_counts(args.epochs, args.rounds)
+    torch.set_num_threads(args.threads)
 
 
 if __name__ == "__main__":

@@ -38,12 +38,12 @@ def home_with_mnist1d(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mnist1d_c
 @pytest.fixture
 def sweep_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh ``$OPTISCOPE_HOME`` for the sweeps (spawned workers inherit it: the default journal lives there), one
-    torch thread per process (this one's, and the workers' as the job system decides it from the usable cores), and
+    torch thread per process (this one's, and the workers' as the job system leases it from a budget of one core), and
     an empty named-job registry, so no job (or failure) of an earlier test shows."""
-    from engine.jobs import JobRegistry, registry, worker
+    from engine.jobs import JobRegistry, ThreadBudget, registry, threads
 
     monkeypatch.setattr(registry, "_REGISTRY", JobRegistry())
-    monkeypatch.setattr(worker, "usable_cores", lambda: 1)
+    monkeypatch.setattr(threads, "_DEFAULT", ThreadBudget(cores=1))
     monkeypatch.setenv("OPTISCOPE_HOME", str(tmp_path))
     monkeypatch.setenv("OPTISCOPE_THREADS", "1")
     return tmp_path

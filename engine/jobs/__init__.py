@@ -1,13 +1,14 @@
 """Jobs: one system for background work, on one worker process, one thread decision and one state vocabulary.
 
 Comparisons run on ``JobManager``, sweeps and claim reproductions as named jobs on ``JobRegistry``; both start
-``Worker`` processes (their torch threads from ``worker_threads``, their reports, errors and stop) and share
-``JobState``."""
+``Worker`` processes (their torch threads leased from the process's ``ThreadBudget``, their reports, errors and stop)
+and share ``JobState``."""
 
 from engine.jobs.manager import Busy, JobManager, JobStatus, UnknownJob, get_manager
 from engine.jobs.registry import JobRegistry, NamedJobStatus, get_registry
 from engine.jobs.state import ACTIVE, ENDED, JobState
-from engine.jobs.worker import Report, Worker, WorkerFailed, worker_threads
+from engine.jobs.threads import ThreadBudget, default_budget
+from engine.jobs.worker import Report, Worker, WorkerFailed
 
 __all__ = [
     "ACTIVE",
@@ -19,10 +20,11 @@ __all__ = [
     "JobStatus",
     "NamedJobStatus",
     "Report",
+    "ThreadBudget",
     "UnknownJob",
     "Worker",
     "WorkerFailed",
+    "default_budget",
     "get_manager",
     "get_registry",
-    "worker_threads",
 ]

@@ -23,11 +23,13 @@ Threads or processes, measured on a 2-core machine with a stand-in MNIST-1D job 
 batch 128): 0.84 s alone; 2.7-2.9 s in a thread beside a busy Python thread (a Streamlit script rerunning a page),
 as the two share the GIL; 1.2 s in a spawn process, plus 2.1 s to start it and import torch. Two spawn processes
 with torch's default thread count (every core each) took 131 s from oversubscription, 1.2 s each with one thread,
-so a worker process gets ``worker_threads(max_running)`` torch threads (``engine.jobs.worker``: the cores shared out,
-passed to the process as an argument). Hence ``mode="auto"``: MNIST-1D (seconds to minutes a job, where 2 s of
-start-up is small and a responsive server matters) in a spawn process (an ``engine.jobs.worker.Worker``: a cancel
-reaches it through its stop event, and a worker that ignores it is terminated after ``STOP_GRACE`` seconds), the 2-D
-surfaces (milliseconds a run) in threads. Workers never call ``st.*``: the engine never imports streamlit.
+so a worker process's torch threads are its share of the server's core budget (``engine.jobs.threads``: what a step
+of the comparison's runs wants, ``step_work``, shared out so that the running workers never hold more threads than
+cores; ``max_running`` defaults to the usable cores, so every job computing at once has a core of its own). Hence
+``mode="auto"``: MNIST-1D (seconds to minutes a job, where 2 s of start-up is small and a responsive server matters)
+in a spawn process (an ``engine.jobs.worker.Worker``: a cancel reaches it through its stop event, and a worker that
+ignores it is terminated after ``STOP_GRACE`` seconds), the 2-D surfaces (milliseconds a run) in threads. Workers
+never call ``st.*``: the engine never imports streamlit.
 """
 
 from __future__ import annotations
@@ -44,8 +46,9 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from engine.jobs.state import ACTIVE, CANCELLED, ENDED, FAILED, FINISHED, QUEUED, RUNNING, STOPPING, JobState
-from engine.jobs.worker import Report, Worker, WorkerFailed, describe, worker_threads
+from engine.jobs.worker import Report, Worker, WorkerFailed, describe
 from engine.runs import ComparisonSpec, Progress, RunResult, Telemetry, run_comparison, store, usable_cores
+from engine.runs.device import step_work
 from optimizers.validation import check_choice, check_number
 
 logger = logging.getLogger(__name__)
@@ -282,7 +285,7 @@ class JobManager:
         """Run the job in a worker process; relay its progress, telemetry, results and cancels; raise its error
         here (``WorkerFailed``). A worker terminated after ignoring a cancel just ends the job."""
         worker = Worker(_comparison_main, self._run, job.spec.to_json(), job.stopped,
-                        threads=worker_threads(self.max_running), name=f"optiscope-job-{job.job_id}")
+                        work=step_work(job.spec, len(job.runs)), name=f"optiscope-job-{job.job_id}")
         worker.start()
         try:
             while True:

@@ -3,7 +3,8 @@ name, so that a page starts, stops and finds it by name.
 
 ``start`` refuses a name that is already running (``ValueError``), runs an optional ``prepare`` check under the
 registry's lock (its exception propagates and nothing starts), then starts ``processes`` workers of the same target
-(``engine.jobs.worker``), side by side with ``worker_threads(processes)`` torch threads each. They are the server's
+(``engine.jobs.worker``), side by side, each with its share of the core budget for ``work`` multiply-adds a step
+(``engine.jobs.threads``; default 0: one small run at a time, 1 thread each). They are the server's
 children, never a worker's: a daemonic worker process may not start processes of its own. ``stop`` asks every worker
 to stop (cooperatively, terminated after ``STOP_GRACE`` seconds); ``status`` reads their reports so far into a
 ``NamedJobStatus``: ``running`` or ``stopping`` while any runs, then ``finished``, ``cancelled`` (stopped) or
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.jobs.state import ACTIVE, CANCELLED, FAILED, FINISHED, RUNNING, STOPPING, JobState
-from engine.jobs.worker import Worker, worker_threads
+from engine.jobs.worker import Worker
 from optimizers.validation import check_number
 
 
@@ -100,8 +101,9 @@ class JobRegistry:
         self._lock = threading.Lock()
 
     def start(self, kind: str, name: str, target: Callable[..., Any], *args: Any, processes: int = 1,
-              prepare: Callable[[], None] | None = None) -> None:
-        """Run ``target(*args, report=, should_stop=)`` in ``processes`` workers as job ``name`` of ``kind``.
+              prepare: Callable[[], None] | None = None, work: float = 0.0) -> None:
+        """Run ``target(*args, report=, should_stop=)`` in ``processes`` workers as job ``name`` of ``kind``, each
+        leasing threads for ``work`` multiply-adds a step (``engine.runs.device.step_work``).
         ``ValueError`` for a bad ``processes`` or when the job is already running; ``prepare``'s exception when it
         raises."""
         check_number(kind, "processes", processes, low=1, high=64, integer=True)
@@ -111,8 +113,7 @@ class JobRegistry:
                 raise ValueError(f"{kind}: {name!r} is already running; stop it first")
             if prepare is not None:
                 prepare()
-            threads = worker_threads(processes)
-            workers = [Worker(target, *args, threads=threads, name=f"optiscope-{kind}-{name}-{index}")
+            workers = [Worker(target, *args, work=work, name=f"optiscope-{kind}-{name}-{index}")
                        for index in range(processes)]
             for worker in workers:
                 worker.start()

@@ -1,9 +1,13 @@
 """A worker process: one way to run background work in a spawn process, size its torch threads, relay its reports
 and errors, and stop it.
 
-``Worker(target, *args, threads=...)`` runs the module-level ``target(*args, report=..., should_stop=...)`` in a
-fresh spawn process (spawn pickles ``target`` by name) that first calls ``engine.runs.configure_threads(threads)``:
-the thread count is an argument, never an environment variable. The child sends ``(kind, payload)`` reports through
+``Worker(target, *args, work=...)`` runs the module-level ``target(*args, report=..., should_stop=...)`` in a fresh
+spawn process (spawn pickles ``target`` by name). Its torch threads are its share of the server's cores: ``start``
+leases them from a ``ThreadBudget`` (``engine.jobs.threads``; ``work``: the multiply-adds a step of the target's
+computation, ``engine.runs.device.step_work``), and the lease goes back when the process ends, however it ends. The
+share reaches the child through shared memory, never an environment variable: the child calls
+``engine.runs.configure_threads`` with it before ``target``, and again at any poll of ``should_stop`` that finds it
+changed (another worker started or ended). The child sends ``(kind, payload)`` reports through
 ``report`` (picklable payloads: progress, telemetry, results, stages) and ends with ``("done", None)``, or
 ``("error", message)`` when ``target`` raised (a one-line message, ``describe``); the parent reads them with
 ``Worker.report`` (waiting for the next) or ``Worker.reports`` (all so far).
@@ -11,14 +15,13 @@ the thread count is an argument, never an environment variable. The child sends 
 Stop: ``stop`` sets the event the child polls as ``should_stop`` (it ends its work cooperatively, usually within a
 second), and terminates the process if it is still alive ``STOP_GRACE`` seconds later. The child ignores Ctrl-C: the
 process that started it decides when it stops (the command line's first Ctrl-C stops its workers through this event).
-
-``worker_threads`` is the one place that decides a worker's thread count.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
 import queue
 import signal
 import threading
@@ -26,7 +29,10 @@ from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from engine.runs import configure_threads, usable_cores
+import torch
+
+from engine.jobs.threads import Lease, ThreadBudget, default_budget
+from engine.runs import configure_threads
 
 logger = logging.getLogger(__name__)
 
@@ -40,13 +46,6 @@ class WorkerFailed(RuntimeError):
     """A worker process reported an error (its message is the child's one-line message) or died without a word."""
 
 
-def worker_threads(at_once: int = 1) -> int:
-    """The torch threads of each of ``at_once`` worker processes that compute side by side: an equal share of the
-    usable cores, at least one. Measured on 2 cores: two MNIST-1D workers with every core each took 131 s from
-    oversubscription, with one thread each 1.2 s (the job manager's docstring)."""
-    return max(1, usable_cores() // max(1, at_once))
-
-
 def describe(error: BaseException) -> str:
     """The one-line message a job keeps for ``error``: its type and the first line of its text (a worker's own
     message as it is)."""
@@ -57,23 +56,36 @@ def describe(error: BaseException) -> str:
 
 
 class Worker:
-    """One spawn process running ``target(*args, report=, should_stop=)`` with ``threads`` torch threads; see the
-    module docstring. Created stopped: ``start`` launches it. Thread-safe."""
+    """One spawn process running ``target(*args, report=, should_stop=)`` with its share of ``budget`` (default: the
+    process's, ``default_budget``) for work of ``work`` multiply-adds a step; see the module docstring. Created
+    stopped: ``start`` leases its threads and launches it. Thread-safe."""
 
-    def __init__(self, target: Callable[..., Any], *args: Any, threads: int, name: str = "optiscope-worker") -> None:
+    def __init__(self, target: Callable[..., Any], *args: Any, work: float = 0.0, budget: ThreadBudget | None = None,
+                 name: str = "optiscope-worker") -> None:
         context = multiprocessing.get_context("spawn")
         self._messages = context.Queue()
         self._stop = context.Event()
+        self._share = context.Value("i", 1)  # the torch threads the child is to run with: the lease's share
         self._process: BaseProcess = context.Process(target=_child_main, name=name, daemon=True,
-                                                     args=(target, args, threads, self._messages, self._stop))
+                                                     args=(target, args, self._share, self._messages, self._stop))
+        self._work = work
+        self._budget = budget or default_budget()
+        self._lease: Lease | None = None
         self._started = False
         self._terminator: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def start(self) -> None:
+        """Lease the threads and start the process; a thread gives the lease back when the process ends."""
         with self._lock:
-            self._process.start()
+            self._lease = self._budget.lease(self._work, on_change=self._set_share)
+            try:
+                self._process.start()
+            except BaseException:
+                self._budget.release(self._lease)
+                raise
             self._started = True
+        threading.Thread(target=self._release_at_exit, daemon=True, name=f"{self._process.name}-lease").start()
 
     @property
     def alive(self) -> bool:
@@ -115,15 +127,28 @@ class Worker:
                 return taken
 
     def close(self) -> None:
-        """Stop the process if it still runs (waiting up to ``STOP_GRACE`` seconds, then terminating it) and release
-        the queue (reports not taken are gone)."""
+        """Stop the process if it still runs (waiting up to ``STOP_GRACE`` seconds, then terminating it), give its
+        threads back and release the queue (reports not taken are gone)."""
         if self._started:
             self._stop.set()
             self._process.join(timeout=STOP_GRACE)
             if self._process.is_alive():
                 self._process.terminate()
                 self._process.join(timeout=STOP_GRACE)
+            self._release()
         self._messages.close()
+
+    def _set_share(self, threads: int) -> None:
+        self._share.value = threads
+
+    def _release_at_exit(self) -> None:
+        """Wait for the process to end (its sentinel: this neither reaps it nor races ``join``), then release."""
+        multiprocessing.connection.wait([self._process.sentinel])
+        self._release()
+
+    def _release(self) -> None:
+        if self._lease is not None:
+            self._budget.release(self._lease)
 
     def _terminate_after(self, grace: float) -> None:
         self._process.join(timeout=grace)
@@ -134,16 +159,23 @@ class Worker:
             self._process.join(timeout=STOP_GRACE)
 
 
-def _child_main(target: Callable[..., Any], args: tuple[Any, ...], threads: int, messages: Any, stop: Any) -> None:
+def _child_main(target: Callable[..., Any], args: tuple[Any, ...], share: Any, messages: Any, stop: Any) -> None:
     """The worker process: set its threads, run ``target`` and report how it ended."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops its workers (``stop``), not the terminal's Ctrl-C
 
     def report(kind: str, payload: Any) -> None:
         messages.put((kind, payload))
 
+    def should_stop() -> bool:
+        """Whether to stop; on the way, follow a changed share of the cores (a shared int read: well under 1 us)."""
+        threads = share.value
+        if threads != torch.get_num_threads():
+            configure_threads(threads)
+        return stop.is_set()
+
     try:
-        configure_threads(threads)
-        target(*args, report=report, should_stop=stop.is_set)
+        configure_threads(share.value)
+        target(*args, report=report, should_stop=should_stop)
     except Exception as error:  # reported to the parent as one line; the process ends normally
         report("error", describe(error))
     else:

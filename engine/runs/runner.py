@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.runs.device import configure_threads, resolve_device
+from engine.runs.device import configure_threads, resolve_device, step_work
 from engine.runs.result import RunResult
 from engine.runs.spec import ComparisonSpec, RunSpec
 from engine.tasks import Outcome
@@ -157,7 +157,7 @@ def run_comparison(
     runs = [(index, run_spec, index % count) for index, run_spec in enumerate(spec.runs())]
     tracker = _Tracker(sum(s.total_steps for _, s, _ in runs), on_progress, on_telemetry, should_stop,
                        should_stop_optimizer)
-    configure_threads()
+    configure_threads(work=step_work(spec, 1 if sequential else len(runs)))
     if sequential:
         return _run_each(runs, tracker, on_result)
     return _run_together(runs, tracker, on_result)
@@ -173,7 +173,7 @@ def run(
 ) -> RunResult:
     """One run (the sweeps' unit), with ``run_comparison``'s callbacks except the per-optimizer stop."""
     tracker = _Tracker(spec.total_steps, on_progress, on_telemetry, should_stop, None)
-    configure_threads()
+    configure_threads(work=step_work(spec))
     (result,) = _run_each([(0, spec, 0)], tracker, on_result)
     return result
 

@@ -27,8 +27,9 @@ from optuna.pruners import BasePruner, HyperbandPruner, MedianPruner, NopPruner
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, Trial, TrialState
 
-from engine.jobs import Report, Worker, WorkerFailed, worker_threads
+from engine.jobs import Report, Worker, WorkerFailed
 from engine.runs import ComparisonSpec, OptimizerChoice, RunSettings, RunSpec, Telemetry, run
+from engine.runs.device import step_work
 from engine.sweeps import search_space
 from engine.sweeps.budget import enqueue, top_up
 from engine.sweeps.heartbeat import BEAT_EVERY, beat, fail_stale, worker_id
@@ -321,7 +322,7 @@ def run_sweep(spec: SweepSpec, *, workers: int = 1, storage_url: str | None = No
     """Prepare the sweep and run it with ``workers`` local processes (1: in this process) until its budgets are
     spent; ``on_progress`` about once a second. Returns the final progress.
 
-    Several workers are ``engine.jobs.Worker`` processes with ``worker_threads(workers)`` torch threads each; a stop
+    Several workers are ``engine.jobs.Worker`` processes, each with its share of the cores for one trial's run; a stop
     reaches each one as it reaches one worker (its trial in progress ends FAIL and is requeued), and a worker that
     failed raises ``WorkerFailed`` with its message once all have ended.
     """
@@ -333,7 +334,7 @@ def run_sweep(spec: SweepSpec, *, workers: int = 1, storage_url: str | None = No
         work(storage_url, spec.name, should_stop=stopped,
              on_trial=(lambda _label, _trial: on_progress(progress(spec, storage))) if on_progress else None)
         return progress(spec, storage)
-    pool = [Worker(worker_main, storage_url, spec.name, threads=worker_threads(workers),
+    pool = [Worker(worker_main, storage_url, spec.name, work=step_work(spec.settings()),
                    name=f"optiscope-sweep-{spec.name}-{index}") for index in range(workers)]
     errors: list[str] = []
     for worker in pool:

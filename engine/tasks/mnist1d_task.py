@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -66,6 +66,12 @@ class MNIST1DTask(Task):
 
     def total_steps(self, steps: int, epochs: int, batch_size: int) -> int:
         return epochs * steps_per_epoch(batch_size)
+
+    def step_work(self, batch_size: int, task_args: Mapping[str, Any]) -> float:
+        """3 x batch size x the MLP's weights: the forward pass once, the backward pass twice."""
+        depth, width = task_args.get("depth", 3), task_args.get("width", 256)
+        weights = 40 * width + (depth - 1) * width * width + width * 10  # MNIST-1D: 40 features, 10 classes
+        return 3.0 * batch_size * weights
 
     def run(self, request: RunRequest, device: torch.device, recorder: Recorder) -> Outcome:
         started = time.perf_counter()
@@ -134,3 +140,7 @@ class MNIST1DTask(Task):
             "seconds": time.perf_counter() - started,
         }
         return Outcome(status, summary, diverged_at, reason)
+
+    def run_batch(self, requests: Sequence[RunRequest], device: torch.device,
+                  recorders: Sequence[Recorder]) -> list[Outcome]:
+        return [self.run(request, device, recorder) for request, recorder in zip(requests, recorders, strict=True)]

@@ -58,6 +58,10 @@ class SurfaceTask(Task):
     def total_steps(self, steps: int, epochs: int, batch_size: int) -> int:
         return steps
 
+    def step_work(self, batch_size: int, task_args: Mapping[str, Any]) -> float:
+        """A point, its loss and its gradient: a few dozen multiply-adds."""
+        return 32.0
+
     def run(self, request: RunRequest, device: torch.device, recorder: Recorder) -> Outcome:
         started = time.perf_counter()
         surface = self.surface(request.task_args)

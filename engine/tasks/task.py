@@ -116,6 +116,10 @@ class Task(ABC):
         """The optimizer steps a run with these settings takes when it runs to the end."""
 
     @abstractmethod
+    def step_work(self, batch_size: int, task_args: Mapping[str, Any]) -> float:
+        """About how many multiply-adds one optimizer step of one run takes (how many threads it can use)."""
+
+    @abstractmethod
     def run(self, request: RunRequest, device: torch.device, recorder: Recorder) -> Outcome:
         """Set up one run from ``request.seed``, step it to the end (or a stop, or a divergence) on ``device``,
         recording telemetry into ``recorder``."""
