@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from engine.jobs import NamedJobStatus, Report, get_registry
+from engine.runs.device import step_work
 from engine.sweeps import claims, studies
 from engine.sweeps.storage import open_storage
 from optimizers.validation import check_number
@@ -36,7 +37,8 @@ def start_sweep(spec: studies.SweepSpec, *, workers: int = 1, storage_url: str |
     """
     check_number("sweep", "workers", workers, low=1, high=64, integer=True)
     get_registry().start(SWEEP, spec.name, studies.worker_main, storage_url, spec.name, processes=workers,
-                         prepare=lambda: studies.prepare(spec, open_storage(storage_url)))
+                         prepare=lambda: studies.prepare(spec, open_storage(storage_url)),
+                         work=step_work(spec.settings()))
 
 
 def stop_sweep(name: str) -> bool:
@@ -63,9 +65,11 @@ def start_reproduction(key: str, *, quick: bool, seeds: int) -> None:
     """Run ``claims.reproduce(key, quick=quick, seeds=seeds)`` in the background; its result is saved to
     ``claims.result_path(key, quick)``. ``ValueError`` at once for an unknown claim, a bad ``seeds`` or a
     reproduction of the same claim and budget already running."""
-    claims.get_claim(key)
+    claim = claims.get_claim(key)
     check_number("reproduce", "seeds", seeds, low=2, high=1000, integer=True)
-    get_registry().start(REPRODUCTION, _reproduction_name(key, quick), _reproduction_main, key, quick, seeds)
+    final = step_work(claim.sweep.settings(claim.epochs), seeds * len(claim.sweep.modes))  # its batched evaluation
+    get_registry().start(REPRODUCTION, _reproduction_name(key, quick), _reproduction_main, key, quick, seeds,
+                         work=final)
 
 
 def stop_reproduction(key: str, quick: bool) -> bool:
