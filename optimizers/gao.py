@@ -41,8 +41,8 @@ def gao_gate(grads: list[Tensor], emas: list[Tensor], *, beta: Hyper, runs: int 
     torch._foreach_lerp_(emas, grads, foreach_arg(1 - beta, emas))
     if as_tensor:
         grams = torch.stack([torch.stack([run_dot(g, m), run_dot(g, g), run_dot(m, m)])
-                             for g, m in zip(grads, emas, strict=True)])  # [T, 3, R]
-        dot, gg, mm = grams.unbind(1)
+                             for g, m in zip(grads, emas, strict=True)]).double()  # [T, 3, R]
+        dot, gg, mm = grams.unbind(1)  # the score in float64, as the class's Python floats
         scores = (dot / (gg.sqrt().clamp(min=COSINE_EPS) * mm.sqrt().clamp(min=COSINE_EPS))).clamp(0.0, 1.0)
         torch._foreach_mul_(grads, [per_run(score, grad) for score, grad in zip(scores, grads, strict=True)])
         return scores

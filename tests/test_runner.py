@@ -63,13 +63,15 @@ def test_mnist_optimizers_of_a_seed_share_weights_and_batches(monkeypatch: pytes
         return batches
 
     monkeypatch.setattr(mnist1d_task, "batch_order", recording)
-    adam, sgd = run_comparison(_mnist("adam:lr=0.01", "sgd:lr=0.1", epochs=2, batch_size=900, log_every=1))
+    spec = _mnist("adam:lr=0.01", "sgd:lr=0.1", epochs=2, batch_size=900, log_every=1)
+    adam, sgd = run_comparison(spec, sequential=True)
     assert len(orders) == 2 and orders[0] == orders[1]  # the same batches in the same order, both epochs
     assert orders[0][:4] != orders[0][4:]  # a new permutation each epoch
-    first_a, first_s = adam.records[0], sgd.records[0]
-    for key in ("loss", "grad_norm", *LAYERS):  # step 1 sees the same weights and batch before any update
-        assert first_a[key] == first_s[key], key
-    assert adam.records[1]["loss"] != sgd.records[1]["loss"]
+    for runs in ((adam, sgd), run_comparison(spec)):  # alone, then batched (a seed's order drawn once, shared)
+        first_a, first_s = runs[0].records[0], runs[1].records[0]
+        for key in ("loss", "grad_norm", *LAYERS):  # step 1 sees the same weights and batch before any update
+            assert first_a[key] == first_s[key], key
+        assert runs[0].records[1]["loss"] != runs[1].records[1]["loss"]
 
 
 @pytest.mark.usefixtures("home")

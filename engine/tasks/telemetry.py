@@ -1,8 +1,9 @@
 """What every run measures: per-step measures, the optimizer's own values, per-epoch accuracy.
 
 Pure functions (``derive`` holds the formulas; ``step_measures`` on flat tensors, ``point_measures`` on a 2-D point in
-Python floats, ``epoch_measures``, ``optimizer_measures``) and ``NetworkProbe``, the runner's allocation-free path
-for a network's logged steps, which gives the same values. Figures and tests use the same functions. Keys:
+Python floats, ``epoch_measures``, ``optimizer_measures`` and, for stacked runs, ``runs_optimizer_measures``) and
+``NetworkProbe``, the runner's allocation-free path for a network's logged steps, which gives the same values. Figures
+and tests use the same functions. Keys:
 
 - ``loss``; ``grad_norm`` ||g||; ``update_norm`` ||u|| with u = w_after - w_before (the step actually taken);
   ``effective_lr`` ||u|| / ||g||; ``cos_grad_prev`` cos(g_t, g_{t-1}); ``cos_update_neg_grad`` cos(u, -g);
@@ -23,6 +24,8 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+
+from optimizers.runs_optimizer import RunsOptimizer
 
 NAN = float("nan")
 
@@ -209,6 +212,17 @@ def optimizer_measures(optimizer: torch.optim.Optimizer) -> dict[str, float]:
     for name, value in stats.items():
         measures[f"stat/{name}"] = float(value)
     return measures
+
+
+def runs_optimizer_measures(optimizers: Sequence[RunsOptimizer]) -> list[dict[str, float]]:
+    """``optimizer_measures`` of stacked runs: per run, ``lr`` (its ``group_lr``) and its ``stats`` as ``stat/<name>``;
+    the optimizers' runs one after the other, as they lie on a batch's rows."""
+    rows = []
+    for optimizer in optimizers:
+        stats = optimizer.stats()
+        for run, lr in enumerate(optimizer.group_lr()):
+            rows.append({"lr": float(lr), **{f"stat/{name}": float(values[run]) for name, values in stats.items()}})
+    return rows
 
 
 @torch.no_grad()
