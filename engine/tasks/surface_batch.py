@@ -152,13 +152,7 @@ class SurfaceBatch:
                 previous: list[list[float]] | None) -> None:
         """One telemetry row per run still going, with the keys of a run alone."""
         losses, befores, afters = loss.tolist(), before.tolist(), self.point.detach().tolist()
-        measures: list[dict[str, float]] = [{} for _ in range(self.runs)]
-        for group, optimizer in zip(self.groups, self.optimizers, strict=True):
-            stats = optimizer.stats()
-            for offset, lr in enumerate(optimizer.group_lr()):
-                row = measures[group.start + offset]
-                row["lr"] = lr
-                row.update({f"stat/{name}": values[offset] for name, values in stats.items()})
+        measures = telemetry.runs_optimizer_measures(self.optimizers)  # the groups cover the rows in order
         for run in torch.nonzero(active).flatten().tolist():
             record = {"step": step, "loss": losses[run], "x": befores[run][0], "y": befores[run][1]}
             record.update(telemetry.point_measures(grads[run], befores[run], afters[run],
