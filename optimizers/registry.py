@@ -118,6 +118,8 @@ def _lr(default: float, help: str = "Learning rate: the step size.") -> HyperPar
 _BETA1 = HyperParam("beta1", 0.9, "Decay of the gradient EMA (momentum).", low=0.0, high=0.999)
 _BETA2 = HyperParam("beta2", 0.999, "Decay of the squared-gradient EMA (adaptivity).", low=0.9, high=0.9999)
 _MOMENTUM = HyperParam("momentum", 0.9, "Heavy-ball coefficient: the share of the last step kept.", low=0.0, high=0.999)
+_NESTEROV_MOMENTUM = HyperParam("momentum", 0.9, "Momentum coefficient (> 0: torch's Nesterov refuses none).",
+                                low=0.01, high=0.999)
 _BASE = HyperParam("base", "adam", "The wrapped optimizer.", choices=("adam", "sgd"))
 
 
@@ -199,7 +201,7 @@ _ENTRIES = (
         _checked(
             "Nesterov", lambda params, lr, momentum: SGD(params, lr=lr, momentum=momentum, nesterov=True)
         ),
-        (_lr(0.01), _MOMENTUM),
+        (_lr(0.01), _NESTEROV_MOMENTUM),
         runs=lambda params, hyper: SGDRuns(params, hyper, nesterov=True),
     ),
     OptimizerInfo(

@@ -119,6 +119,12 @@ for result in results:
         st.success(f"**{name}**: {result.status} after {int(final['steps_done'])} steps, {where}",
                    icon=":material/flag:")
 
+shared = {name: value for name, value in st.query_params.items() if name != "n" and not name.startswith("opt")}
+for column, choice in zip(st.columns(len(valid)), valid, strict=True):  # this surface, one optimizer, as a map
+    column.page_link("pages/landscape.py", label=f"Open {choice.label} as a landscape", icon=":material/grid_on:",
+                     query_params=shared | {"opt1": str(choice)},
+                     help="A map of runs of this optimizer over two of its hyperparameters, on this surface.")
+
 last_step = max((int(r.records[-1]["step"]) for r in results if r.records), default=1)
 scrub, toggle = st.columns([4, 1], vertical_alignment="bottom")
 step = scrub.slider("step", 1, max(last_step, 2), max(last_step, 2), key=f"playground.step.{last_step}",

@@ -87,7 +87,8 @@ def test_the_router_has_a_page_per_file_in_pages() -> None:
     paths that shared links name; Home is the default page, at /."""
     assert sorted(file for file, *_ in PAGES) == sorted(path.name for path in PAGES_DIR.glob("*.py"))
     assert [(title, url_path) for _, title, _, url_path in PAGES] == [
-        ("Home", None), ("Playground", "playground"), ("Train", "train"), ("Filter Lab", "filter_lab"),
+        ("Home", None), ("Playground", "playground"), ("Landscape", "landscape"), ("Train", "train"),
+        ("Sensitivity", "sensitivity"), ("Filter Lab", "filter_lab"),
         ("Stability", "stability"), ("Sweeps", "sweeps"),
     ]
 

@@ -2,7 +2,7 @@
 server), how an optimizer and its hyperparameters are shown, a page's state in its URL, its figures and downloads."""
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -10,7 +10,9 @@ import streamlit as st
 from plotly.graph_objects import Figure
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from engine.jobs import JobManager, JobStatus, UnknownJob
 from engine.runs import OptimizerChoice
+from engine.tasks import EXPR_DOMAIN, EXPR_PREFIX, EXPR_START, SURFACES, Surface, get_surface
 from optimizers import REGISTRY, HyperParam, OptimizerInfo
 from optimizers.registry import HyperValue
 from optimizers.validation import check_choice, check_number
@@ -25,7 +27,9 @@ PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 PAGES = (
     ("home.py", "Home", ":material/home:", None),
     ("playground.py", "Playground", ":material/scatter_plot:", "playground"),
+    ("landscape.py", "Landscape", ":material/grid_on:", "landscape"),
     ("train.py", "Train", ":material/model_training:", "train"),
+    ("sensitivity.py", "Sensitivity", ":material/show_chart:", "sensitivity"),
     ("filter_lab.py", "Filter Lab", ":material/filter_alt:", "filter_lab"),
     ("stability.py", "Stability", ":material/radar:", "stability"),
     ("sweeps.py", "Sweeps", ":material/tune:", "sweeps"),
@@ -81,6 +85,26 @@ def stop_polling() -> NoReturn:
     tests/e2e/test_sweeps.py reads the heading after the Sweeps page's fragment.
     """
     st.rerun()
+
+
+def poll_job(manager: JobManager, job_id: str, what: str) -> JobStatus | str:
+    """``manager.poll(job_id)``, or the message to show instead (a page never raises into the browser); ``what``
+    names the job in it, e.g. ``"training job"``."""
+    try:
+        return manager.poll(job_id)
+    except UnknownJob:
+        return (f"There is no {what} {job_id!r} on this server: it was never started here, or it ended long ago and "
+                "nothing of it was saved. Press Start to run it.")
+    except Exception as error:  # a broken store or manager: a message, never a traceback
+        return f"Could not read {what} {job_id!r}: {type(error).__name__}: {error}"
+
+
+def duration(seconds: float) -> str:
+    """An ETA as a person reads it: ``"2 min 5 s"``, ``"42 s"``, or ``"estimating…"`` while it is not known."""
+    if not math.isfinite(seconds):
+        return "estimating…"
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
 
 
 def _plain_number(value: float) -> str:
@@ -246,6 +270,51 @@ class UrlState:
                                    for name, value in self.values.items()})
 
 
+# --- surface controls ---------------------------------------------------------------------------------------------
+
+SURFACE_FORMULA = "formula"  # the surface option that shows a text field for a typed formula (the URL's ``formula``)
+DEFAULT_FORMULA = "x**2 + 5*y**2 + 2*sin(3*x)"
+
+
+def surface_picker(state: UrlState, default: str = "rosenbrock") -> Surface | None:
+    """A loss-surface select box (a named surface, or a formula typed in a text field), in the URL as ``surface`` and
+    ``formula``; choosing another moves the start (``x0``, ``y0``) to that surface's own. Returns the surface, or
+    None after the parser's message when the formula does not parse."""
+
+    def reset_start() -> None:
+        chosen = st.session_state[state.key("surface")]
+        x0, y0 = EXPR_START if chosen == SURFACE_FORMULA else SURFACES[chosen].start
+        state.set(x0=float(x0), y0=float(y0))
+
+    options = {key: surface.name for key, surface in SURFACES.items()} | {SURFACE_FORMULA: "formula…"}
+    chosen = state.selectbox("loss surface", "surface", default, options, on_change=reset_start,
+                             help="A classic test function, or your own formula in x and y.")
+    if chosen != SURFACE_FORMULA:
+        return get_surface(chosen)
+    formula = state.text_input("f(x, y) =", SURFACE_FORMULA, DEFAULT_FORMULA,
+                               help="x, y, numbers, pi, e, + - * / **, and sin, cos, exp, log, sqrt, abs, tanh ...")
+    try:
+        return get_surface(EXPR_PREFIX + formula)
+    except ValueError as error:
+        st.error(str(error), icon=":material/error:")
+        return None
+
+
+def start_inputs(state: UrlState, surface: Surface | None, *, skip: Collection[str] = ()) -> tuple[float, float]:
+    """The start (``x0``, ``y0``) inside the surface's domain (a formula's default one while it does not parse), side
+    by side, in the URL; a coordinate named in ``skip`` gets no field and stays the surface's own."""
+    start = surface.start if surface is not None else EXPR_START
+    (xmin, xmax), (ymin, ymax) = surface.domain if surface is not None else EXPR_DOMAIN
+    fields = [(label, name, index, low, high) for label, name, index, low, high
+              in (("start x", "x0", 0, xmin, xmax), ("start y", "y0", 1, ymin, ymax)) if name not in skip]
+    point = [float(start[0]), float(start[1])]
+    for column, (label, name, index, low, high) in zip(st.columns(len(fields)) if fields else [], fields, strict=True):
+        with column:
+            point[index] = state.number_input(label, name, point[index], float(low), float(high), 0.1, fmt="%.3f",
+                                              help="Where every run starts (inside the plotted domain).")
+    return point[0], point[1]
+
+
 _LEGEND_ROW_PX = 20  # one row of the horizontal legend that the engine's figures put between title and plot
 _LEGEND_COLUMNS = 2  # entries per legend row in a figure three quarters of a wide page wide (the long names)
 
@@ -260,12 +329,16 @@ def _room_for_legend(figure: Figure) -> None:
         figure.update_layout(margin_t=needed, height=(figure.layout.height or 450) + needed - current)
 
 
-def figure_with_caption(figure: Figure, caption: str, *, key: str) -> None:
-    """A Plotly figure with the sentences that say what to look at beside it, on the right."""
+def figure_with_caption(figure: Figure, caption: str, *, key: str, select: bool = False) -> Any:
+    """A Plotly figure with the sentences that say what to look at beside it, on the right. With ``select``, a click
+    on a point reruns the page and the chart's state is returned (``state["selection"]["points"]``, each point with
+    its ``customdata``); else None."""
     _room_for_legend(figure)
     left, right = st.columns([3, 1], vertical_alignment="center")
-    left.plotly_chart(figure, key=key, theme=None, config={"displaylogo": False})
+    selection: dict[str, Any] = {"on_select": "rerun", "selection_mode": "points"} if select else {}
+    state = left.plotly_chart(figure, key=key, theme=None, config={"displaylogo": False}, **selection)
     right.markdown(escape_markdown(caption))
+    return state if select else None
 
 
 _MIME = {".csv": "text/csv", ".json": "application/json"}
@@ -333,14 +406,17 @@ def _hyperparam_control(state: UrlState, prefix: str, hp: HyperParam, value: Hyp
     return round(float(chosen), max(0, -math.floor(math.log10(step))) + 2)
 
 
-def optimizer_controls(state: UrlState, slot: int, default: str) -> OptimizerChoice | None:
+def optimizer_controls(state: UrlState, slot: int, default: str, *,
+                       skip: Collection[str] = ()) -> OptimizerChoice | None:
     """An optimizer picker and one control per hyperparameter, generated from the registry, mirrored in the URL.
 
     The URL parameter ``opt<slot>`` holds the choice in ``OptimizerChoice.parse`` form (``adam:lr=0.01``); a bad one
     (unknown optimizer, unreadable or invalid value) falls back to ``default`` with a warning. Log-scale numbers get a
     slider over geometric stops, linear ones a slider over their registry range, integers an integer slider, choices
-    a select box; each shows the registry's help on hover. Returns the validated choice, or ``None`` after showing
-    the optimizer's own message when the values do not make a valid optimizer.
+    a select box; each shows the registry's help on hover. A hyperparameter named in ``skip`` (one that another
+    control sets, such as a sensitivity grid's axis) gets no control and keeps its value from the URL or default.
+    Returns the validated choice, or ``None`` after showing the optimizer's own message when the values do not make
+    a valid optimizer.
     """
     name = f"opt{slot}"
     raw = st.query_params.get(name)
@@ -359,9 +435,14 @@ def optimizer_controls(state: UrlState, slot: int, default: str) -> OptimizerCho
     st.caption(info.description)
     seeds = initial.hyperparameters if key == initial.key else info.defaults()
     values: dict[str, HyperValue] = {}
-    for index, hp in enumerate(info.hyperparams):
+    controlled = [hp.name for hp in info.hyperparams if hp.name not in skip]
+    for hp in info.hyperparams:
+        if hp.name not in controlled:
+            values[hp.name] = seeds[hp.name]
+            continue
+        index = controlled.index(hp.name)
         if index == PRIMARY_HYPERPARAMS:
-            more = st.expander(f"more {info.name} hyperparameters ({len(info.hyperparams) - index})")
+            more = st.expander(f"more {info.name} hyperparameters ({len(controlled) - index})")
         with more if index >= PRIMARY_HYPERPARAMS else st.container():
             values[hp.name] = _hyperparam_control(state, f"{name}.{key}", hp, seeds[hp.name])
     defaults = info.defaults()

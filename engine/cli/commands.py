@@ -1,5 +1,6 @@
-"""The command line, ``python -m engine``: one parser over the commands of ``engine.cli.run`` (``run``, ``list``) and
-``engine.cli.sweeps`` (``sweep``, ``worker``, ``reproduce``), and the exit statuses they share.
+"""The command line, ``python -m engine``: one parser over the commands of ``engine.cli.run`` (``run``, ``list``),
+``engine.cli.landscape`` (``landscape``), ``engine.cli.sensitivity`` (``sensitivity``) and ``engine.cli.sweeps``
+(``sweep``, ``worker``, ``reproduce``), and the exit statuses they share.
 
 Bad arguments exit with status 2 and one line naming the field and its valid range (the spec's own message).
 """
@@ -11,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from engine.cli import run, sweeps
+from engine.cli import landscape, run, sensitivity, sweeps
 from engine.cli.text import one_line
 
 
@@ -24,8 +25,11 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m engine", description="Optiscope's engine, headless: runs, sweeps and claims.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,list,sweep,worker,reproduce}")
+    commands = parser.add_subparsers(dest="command", required=True,
+                                     metavar="{run,list,landscape,sensitivity,sweep,worker,reproduce}")
     run.add_commands(commands)
+    landscape.add_command(commands)
+    sensitivity.add_command(commands)
     sweeps.add_commands(commands)
     return parser
 
@@ -40,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             spec = run.comparison_from_args(args)
+        elif args.command == "landscape":
+            return landscape.run(args)
+        elif args.command == "sensitivity":
+            return sensitivity.run(args)
         else:
             return sweeps.run(args)
     except ValueError as error:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine.cli.interrupt import interruptible
-from engine.cli.text import json_value, one_line, progress_bar
+from engine.cli.text import one_line, progress_bar, task_args_from
 from engine.runs import ComparisonSpec, OptimizerChoice, comparison_table, format_comparison, run_comparison, store
 from engine.tasks import EXPR_PREFIX, MNIST1D, SURFACES, get_task, named_tasks
 from optimizers.registry import REGISTRY, HyperParam
@@ -55,12 +55,7 @@ def comparison_from_args(args: argparse.Namespace) -> ComparisonSpec:
             raise ValueError(f"cli: invalid --{option} for {task.phrase}; use --{task.length} N "
                              f"({LENGTH_HELP[task.length]})")
     seeds = check_number("cli", "seeds", args.seeds, low=1, high=10_000, integer=True)
-    task_args: dict[str, Any] = {}
-    for assignment in args.task_arg:
-        name, equals, value = assignment.partition("=")
-        if not equals or not name.strip():
-            raise ValueError(f"cli: invalid --task-arg {assignment!r}; expected name=value")
-        task_args[name.strip()] = json_value(value.strip())
+    task_args = task_args_from(args.task_arg)
     if args.noise is not None:
         task_args["noise"] = args.noise
     length = {task.length: given[task.length]} if given[task.length] is not None else {}

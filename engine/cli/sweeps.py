@@ -1,6 +1,7 @@
 """The sweep commands of ``python -m engine``: ``sweep`` (tune with N local worker processes), ``worker`` (join a
-sweep from any machine) and ``reproduce`` (a seed claim, tuned and judged over seeds). See ``engine.sweeps.studies`` and
-``engine.sweeps.claims``; bad arguments exit with status 2 and one line, as ``run`` does.
+sweep, or a sensitivity grid's study, from any machine) and ``reproduce`` (a seed claim, tuned and judged over seeds).
+See ``engine.sweeps.studies``, ``engine.sweeps.grid`` and ``engine.sweeps.claims``; bad arguments exit with status 2
+and one line, as ``run`` does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from engine.cli.interrupt import interruptible
 from engine.cli.text import progress_bar
 from engine.runs import text_table
-from engine.sweeps import claims, studies
+from engine.sweeps import claims, grid, studies
 from engine.tasks import get_task
 
 
@@ -32,10 +33,12 @@ def add_commands(commands: Any) -> None:
     sweep.add_argument("--quick", action="store_true", help="a claim's shrunk budgets (for a smoke test)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    worker = commands.add_parser("worker", help="join a sweep and run its trials until its budget is spent",
-                                 description="Join the sweep NAME in STORAGE (e.g. from another machine).")
+    worker = commands.add_parser("worker", help="join a sweep or a sensitivity grid; run its trials until none waits",
+                                 description="Join the sweep or sensitivity grid NAME in STORAGE (e.g. from another "
+                                 "machine).")
     worker.add_argument("--storage", required=True, help="journal:PATH or an Optuna RDB URL")
-    worker.add_argument("--study", required=True, metavar="NAME", help="the sweep's name")
+    worker.add_argument("--study", required=True, metavar="NAME",
+                        help="the sweep's name, or the study that `sensitivity --storage` names")
 
     reproduce = commands.add_parser(
         "reproduce", help="tune a seed claim as it was tuned, then judge it over seeds",
@@ -51,8 +54,9 @@ def add_commands(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the parsed sweep command; ``ValueError`` on bad input (the caller exits 2 with its message)."""
     if args.command == "worker":
+        work = grid.work if grid.owns(args.storage, args.study) else studies.work  # a sensitivity grid, or a sweep
         with interruptible() as stop:
-            ended = studies.work(args.storage, args.study, should_stop=stop.is_set)
+            ended = work(args.storage, args.study, should_stop=stop.is_set)
         print(f"{args.study}: {ended} trial{'s' * (ended != 1)} ended in this worker")
         return 0
     if args.command == "reproduce":

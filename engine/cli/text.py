@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from tqdm import tqdm
@@ -27,3 +28,14 @@ def json_value(text: str) -> Any:
 def one_line(error: BaseException) -> str:
     """The error's message on one line (argparse and the job pages print one line)."""
     return " ".join(str(error).split())
+
+
+def task_args_from(assignments: Sequence[str]) -> dict[str, Any]:
+    """``--task-arg NAME=VALUE`` options as task arguments, values read as JSON where they are."""
+    task_args: dict[str, Any] = {}
+    for assignment in assignments:
+        name, equals, value = assignment.partition("=")
+        if not equals or not name.strip():
+            raise ValueError(f"cli: invalid --task-arg {assignment!r}; expected name=value")
+        task_args[name.strip()] = json_value(value.strip())
+    return task_args

@@ -14,6 +14,9 @@ from engine.figures.bands import (
 )
 from engine.figures.colours import HIGHLIGHT, NEUTRAL, optimizer_colour
 from engine.figures.exports import config_json, error_trajectory_csv, frequency_csv, heatmap_csv, time_response_csv
+from engine.figures.landscape import CAPTIONS as LANDSCAPE_CAPTIONS
+from engine.figures.landscape import METRICS as LANDSCAPE_METRICS
+from engine.figures.landscape import landscape_figure, landscape_theory_caption
 from engine.figures.runs import CAPTIONS as RUN_CAPTIONS
 from engine.figures.runs import (
     STABILITY_MARGIN,
@@ -27,6 +30,8 @@ from engine.figures.runs import (
     telemetry_csv,
     trajectory_figure,
 )
+from engine.figures.sensitivity import CAPTIONS as SENSITIVITY_CAPTIONS
+from engine.figures.sensitivity import sensitivity_figure
 from engine.figures.style import TEMPLATE, finish
 from engine.figures.sweeps import CAPTIONS as SWEEP_CAPTIONS
 from engine.figures.sweeps import (
@@ -52,19 +57,21 @@ from engine.figures.theory import (
 
 __all__ = [
     "BAND_CAPTION",
-    "band_epoch_figure",
-    "band_internals_figure",
-    "band_layers_figure",
-    "band_series_figure",
-    "two_seed_note",
     "FILTER_PRESETS",
     "HIGHLIGHT",
+    "LANDSCAPE_CAPTIONS",
+    "LANDSCAPE_METRICS",
     "NEUTRAL",
     "RUN_CAPTIONS",
+    "SENSITIVITY_CAPTIONS",
     "STABILITY_MARGIN",
     "SWEEP_CAPTIONS",
     "TEMPLATE",
     "THEORY_CAPTIONS",
+    "band_epoch_figure",
+    "band_internals_figure",
+    "band_layers_figure",
+    "band_series_figure",
     "best_so_far_figure",
     "claims_figure",
     "column",
@@ -79,11 +86,14 @@ __all__ = [
     "heatmap_csv",
     "importance_figure",
     "internals_figure",
+    "landscape_figure",
+    "landscape_theory_caption",
     "layers_figure",
     "margin_figure",
     "optimizer_colour",
     "parallel_figure",
     "run_label",
+    "sensitivity_figure",
     "series_figure",
     "stability_map_beta_figure",
     "stability_map_gamma_figure",
@@ -94,5 +104,6 @@ __all__ = [
     "time_response_figure",
     "trajectory_figure",
     "trials_csv",
+    "two_seed_note",
     "zplane_figure",
 ]

@@ -1,37 +1,67 @@
 """Runs: what to run, the runner, the results with their store on disk and statistics over seeds, and devices.
 
-``RunSettings`` (shared by ``RunSpec`` and ``ComparisonSpec``) says what to run; ``run_comparison`` hands each run to
-its task."""
+``RunSettings`` (shared by ``RunSpec``, ``ComparisonSpec`` and ``SensitivitySpec``) says what to run;
+``run_comparison`` hands each run to its task."""
 
 from engine.runs import store
 from engine.runs.device import configure_threads, resolve_device, usable_cores
+from engine.runs.landscape import (
+    START_AXES,
+    Axis,
+    Landscape,
+    LandscapeSpec,
+    check_tolerance,
+    compute_landscape,
+    playground_query,
+)
 from engine.runs.playground_link import link_text, playground_comparison
 from engine.runs.result import RunResult
 from engine.runs.runner import Progress, Telemetry, run, run_comparison
+from engine.runs.sensitivity import (
+    Param,
+    SensitivitySpec,
+    common_params,
+    format_sensitivity,
+    run_metrics,
+    sensitivity_table,
+)
 from engine.runs.spec import ComparisonSpec, OptimizerChoice, RunSettings, RunSpec
 from engine.runs.stats import MeanCI, Welch, mean_ci, welch
 from engine.runs.summary import comparison_table, format_comparison
 from engine.runs.text_table import text_table
 
 __all__ = [
+    "START_AXES",
+    "Axis",
     "ComparisonSpec",
+    "Landscape",
+    "LandscapeSpec",
     "MeanCI",
     "OptimizerChoice",
+    "Param",
     "Progress",
     "RunResult",
     "RunSettings",
     "RunSpec",
+    "SensitivitySpec",
     "Telemetry",
     "Welch",
+    "check_tolerance",
+    "common_params",
     "comparison_table",
+    "compute_landscape",
     "configure_threads",
     "format_comparison",
+    "format_sensitivity",
     "link_text",
     "mean_ci",
     "playground_comparison",
+    "playground_query",
     "resolve_device",
     "run",
     "run_comparison",
+    "run_metrics",
+    "sensitivity_table",
     "store",
     "text_table",
     "usable_cores",

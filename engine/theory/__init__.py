@@ -1,6 +1,7 @@
-"""Theory: AutoSGM's lowpass filter and the stability of its dynamics in closed form, checked by simulation."""
+"""Theory in closed form, checked by simulation: AutoSGM's filter and stability, gradient methods on a quadratic."""
 
 from engine.theory.lowpass import LowpassResponse, lowpass, unit_dc_gain
+from engine.theory.quadratic_bounds import largest_curvature, stability_margin
 from engine.theory.simulation import simulate_quadratic
 from engine.theory.stability import deadbeat, fastest_kappa, kappa_max, spectral_radius
 
@@ -9,8 +10,10 @@ __all__ = [
     "deadbeat",
     "fastest_kappa",
     "kappa_max",
+    "largest_curvature",
     "lowpass",
     "simulate_quadratic",
     "spectral_radius",
+    "stability_margin",
     "unit_dc_gain",
 ]
