@@ -102,7 +102,7 @@ def two_seed_note(results: Iterable[RunResult]) -> str | None:
 
 
 @dataclass(frozen=True)
-class _Curve:
+class Curve:
     """One optimizer's band and mean line of one quantity, on one panel (``row``, ``col``) of a figure."""
 
     band: Band
@@ -163,7 +163,7 @@ def _hover(ci: MeanCI) -> str:
     return f"95% CI [{ci.low:.4g}, {ci.high:.4g}] over n = {ci.n} seeds"
 
 
-def _draw(fig: go.Figure, curves: Sequence[_Curve], *, x_name: str, log_y: bool, markers: bool = False) -> None:
+def draw_curves(fig: go.Figure, curves: Sequence[Curve], *, x_name: str, log_y: bool, markers: bool = False) -> None:
     """Every curve's band (where n >= 2), then every mean line, so that no band covers another optimizer's line.
 
     The data go to plotly as numpy arrays: it validates a list element by element, some ten times slower, and this
@@ -188,7 +188,7 @@ def band_series_figure(results: Sequence[RunResult], key: str, *, log_y: bool = 
                        y_title: str) -> go.Figure:
     """The telemetry series ``key`` against the step: per optimizer, its mean over seeds and 95% band."""
     fig = go.Figure()
-    _draw(fig, [_Curve(_step_band(runs, key), label, colour, dash, y_title, legend=True)
+    draw_curves(fig, [Curve(_step_band(runs, key), label, colour, dash, y_title, legend=True)
                 for runs, label, colour, dash in _groups(results)], x_name="step", log_y=log_y)
     return finish_lines(fig, title, "step", y_title, log_y)
 
@@ -200,11 +200,11 @@ def band_epoch_figure(results: Sequence[RunResult], keys: Sequence[str], *, log_
     in grey legend entries after the optimizers'."""
     names = list(names) if names is not None else list(keys)
     fig = go.Figure()
-    curves = [_Curve(seed_band((epoch_column(run, "epoch"), epoch_column(run, key)) for run in runs), label, colour,
+    curves = [Curve(seed_band((epoch_column(run, "epoch"), epoch_column(run, key)) for run in runs), label, colour,
                      dash, name, legend=index == 0)
               for runs, label, colour, _ in _groups(results)
               for index, (key, name, dash) in enumerate(zip(keys, names, EPOCH_DASHES, strict=False))]
-    _draw(fig, curves, x_name="epoch", log_y=log_y, markers=True)
+    draw_curves(fig, curves, x_name="epoch", log_y=log_y, markers=True)
     if len(keys) > 1:  # what each line style means, as legend entries without data
         for name, dash in zip(names, EPOCH_DASHES, strict=False):
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=name, legendgroup=f"style {name}",
@@ -219,7 +219,7 @@ def band_layers_figure(results: Sequence[RunResult]) -> go.Figure:
     if not keys:
         return note_figure(NO_LAYERS, LAYERS_TITLE)
     fig = layer_panels(keys)
-    _draw(fig, [_Curve(_step_band(runs, key), label, colour, dash, key, legend=index == 0, row=1, col=index + 1)
+    draw_curves(fig, [Curve(_step_band(runs, key), label, colour, dash, key, legend=index == 0, row=1, col=index + 1)
                 for runs, label, colour, dash in _groups(results) for index, key in enumerate(keys)],
           x_name="step", log_y=True)
     return finish_layers(fig, keys)
@@ -239,8 +239,8 @@ def band_internals_figure(results: Sequence[RunResult], *, columns: int = 3) -> 
     shown: set[str] = set()
     curves = []
     for index, (runs, label, colour, dash, _, name) in enumerate(panels):
-        curves.append(_Curve(_step_band(runs, name), label, colour, dash, name, legend=label not in shown,
+        curves.append(Curve(_step_band(runs, name), label, colour, dash, name, legend=label not in shown,
                              row=index // columns + 1, col=index % columns + 1))
         shown.add(label)
-    _draw(fig, curves, x_name="step", log_y=False)
+    draw_curves(fig, curves, x_name="step", log_y=False)
     return finish_small_multiples(fig, "Optimizer internals (stats)", len(panels), columns)

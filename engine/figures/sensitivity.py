@@ -18,7 +18,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from engine.figures.bands import _Curve, _draw
+from engine.figures.bands import Curve, draw_curves
 from engine.figures.colours import NEUTRAL
 from engine.figures.runs import finish_lines, note_figure, run_styles
 from engine.runs import MeanCI, RunResult, SensitivitySpec, sensitivity_table
@@ -63,12 +63,12 @@ def sensitivity_figure(spec: SensitivitySpec, results: Sequence[RunResult], metr
         band = [(float(row["value"]), MeanCI(row[metric]["mean"], row[metric]["ci95"], row[metric]["n"]))
                 for row in mine if row[metric]["n"] > 0]
         if band:
-            curves.append(_Curve(band, label, *styles[i], y_title, legend=True))
+            curves.append(Curve(band, label, *styles[i], y_title, legend=True))
         crosses += [(row, label, styles[i][0]) for row in mine if row["diverged"]]
     if not curves and not crosses:
         return note_figure(NO_POINTS, title)
     fig = go.Figure()
-    _draw(fig, curves, x_name=spec.param.name, log_y=False, markers=True)
+    draw_curves(fig, curves, x_name=spec.param.name, log_y=False, markers=True)
     ceiling = _y_range(fig, curves, metric)
     _diverged(fig, crosses, curves, metric, spec.param.name, ceiling)
     finish_lines(fig, title, spec.param.name + (" (log scale)" if spec.param.log else ""), y_title, False)
@@ -81,7 +81,7 @@ def sensitivity_figure(spec: SensitivitySpec, results: Sequence[RunResult], metr
     return fig
 
 
-def _y_range(fig: go.Figure, curves: Sequence[_Curve], metric: str) -> float | None:
+def _y_range(fig: go.Figure, curves: Sequence[Curve], metric: str) -> float | None:
     """Fit the y axis to the drawn means and bands inside what the metric can be (a loss >= 0, an accuracy in
     [0, 1]: a Student-t band may reach past either), a loss axis to at most ``CLIP`` times the lowest mean loss (an
     exploding run's loss would flatten every curve into a line, so a note says what leaves the top); the ceiling
@@ -104,7 +104,7 @@ def _y_range(fig: go.Figure, curves: Sequence[_Curve], metric: str) -> float | N
     return ceiling if clipped else None
 
 
-def _diverged(fig: go.Figure, crosses: Sequence[tuple[dict[str, Any], str, str]], curves: Sequence[_Curve],
+def _diverged(fig: go.Figure, crosses: Sequence[tuple[dict[str, Any], str, str]], curves: Sequence[Curve],
               metric: str, name: str, ceiling: float | None) -> None:
     """A cross per (row, label, colour) whose runs diverged: at the row's mean, or at the worst value drawn (the
     highest loss, at most the axis' ``ceiling``; the lowest accuracy) when every run there diverged."""

@@ -15,7 +15,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -56,6 +56,8 @@ class Axis:
     Playground's linear sliders keep 1e-5 of their range, enough for a range of a quarter of theirs or more).
     """
 
+    owner: ClassVar[str] = OWNER  # how messages name what the axis belongs to
+    max_count: ClassVar[int] = MAX_COUNT
     name: str
     low: float
     high: float
@@ -63,8 +65,8 @@ class Axis:
     log: bool = False
 
     def __post_init__(self) -> None:
-        owner = f"{OWNER} axis {self.name!r}"
-        check_number(owner, "N", self.count, low=2, high=MAX_COUNT, integer=True)
+        owner = f"{self.owner} axis {self.name!r}"
+        check_number(owner, "N", self.count, low=2, high=self.max_count, integer=True)
         check_number(owner, "LO", self.low, low=0.0 if self.log else None, low_open=True)
         check_number(owner, "HI", self.high, low=self.low, low_open=True)
 
@@ -75,13 +77,13 @@ class Axis:
         parts = spec.split(":")
         scale = parts[3].strip() if len(parts) == 4 else "linear"
         if not equals or not name.strip() or len(parts) not in (3, 4) or scale not in ("log", "linear"):
-            raise ValueError(f"{OWNER}: invalid axis {text!r}; expected NAME=LO:HI:N[:log]")
+            raise ValueError(f"{cls.owner}: invalid axis {text!r}; expected NAME=LO:HI:N[:log]")
         numbers = []
         for field_name, value in zip(("LO", "HI", "N"), parts, strict=False):
             try:
                 numbers.append(float(value) if field_name != "N" else int(value))
             except ValueError:
-                raise ValueError(f"{OWNER}: invalid {field_name}={value.strip()!r} in axis {text!r}; expected a "
+                raise ValueError(f"{cls.owner}: invalid {field_name}={value.strip()!r} in axis {text!r}; expected a "
                                  f"{'whole ' if field_name == 'N' else ''}number") from None
         return cls(name.strip(), numbers[0], numbers[1], int(numbers[2]), scale == "log")
 

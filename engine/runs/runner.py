@@ -69,9 +69,11 @@ class _RunRecorder:
     epochs: list[dict[str, float]] = field(default_factory=list)
     sent: tuple[int, int] = (0, 0)
     steps: int = 0
+    stopped: bool = False  # it was told to stop
 
     def stop(self) -> bool:
-        return self.tracker.stop_all() or self.tracker.optimizer_stopped(self.optimizer)
+        self.stopped = self.tracker.stop_all() or self.tracker.optimizer_stopped(self.optimizer)
+        return self.stopped
 
     def tick(self) -> None:
         self.steps += 1
@@ -97,8 +99,12 @@ class _Tracker:
     def begin(self, runs: list[tuple[int, RunSpec, int]]) -> list[_RunRecorder]:
         """Runs (position, spec, optimizer position) start, each with fresh rows to fill."""
         self.running = [_RunRecorder(self, index, spec, optimizer) for index, spec, optimizer in runs]
-        self.current = label(runs[0][1]) if len(runs) == 1 else f"{len(runs)} runs at once"
         return self.running
+
+    def naming(self) -> str:
+        """What progress says is running: the run, or how many run at once (those not told to stop)."""
+        going = [run for run in self.running if not run.stopped]
+        return label(going[0].spec) if len(going) == 1 else f"{len(going)} runs at once"
 
     def end(self, steps: int) -> None:
         """The runs in progress ended: ``steps`` more count as done (a diverged or cancelled run's remaining steps
@@ -134,6 +140,8 @@ class _Tracker:
         done, total = self.steps_done + furthest * len(self.running), self.steps_total
         elapsed = now - self.started
         eta = elapsed / done * (total - done) if done > 0 and elapsed > 0 else NAN
+        if self.running:
+            self.current = self.naming()
         self.on_progress(Progress(done / total if total else 1.0, done, total, eta, self.current))
 
 

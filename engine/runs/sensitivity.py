@@ -34,7 +34,6 @@ from engine.tasks.task import finite_best
 from engine.tasks.telemetry import seed_summary
 from optimizers import get
 from optimizers.registry import HyperValue
-from optimizers.validation import check_number
 
 MIN_POINTS, MAX_POINTS = 2, 64
 METRICS = (("best_val_loss", "best validation loss"),
@@ -45,14 +44,10 @@ _OWNER = "sensitivity"
 
 class Param(Axis):
     """The swept axis: ``engine.runs.landscape.Axis`` (``NAME=LO:HI:N[:log]``, its values and their rounding), of
-    ``MIN_POINTS`` to ``MAX_POINTS`` values; its messages name the sensitivity's axis."""
+    2 to ``MAX_POINTS`` values; its messages name the sensitivity's axis."""
 
-    def __post_init__(self) -> None:
-        owner = f"{_OWNER} axis {self.name!r}"
-        check_number(owner, "N", self.count, low=MIN_POINTS, high=MAX_POINTS, integer=True)
-        check_number(owner, "LO", self.low, low=0.0 if self.log else None, low_open=True)
-        check_number(owner, "HI", self.high, low=self.low, low_open=True)
-        super().__post_init__()
+    owner = _OWNER
+    max_count = MAX_POINTS
 
 
 def numeric_names(key: str) -> list[str]:
