@@ -15,11 +15,10 @@ from engine.figures import (
     trajectory_figure,
 )
 from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, run_comparison
-from engine.tasks import EXPR_DOMAIN, EXPR_PREFIX, EXPR_START, SURFACES, Surface, get_surface
-from ui.components import UrlState, escape_markdown, figure_with_caption, optimizer_controls
+from engine.tasks import get_surface
+from ui.components import UrlState, escape_markdown, figure_with_caption
+from ui.controls import optimizer_controls, start_inputs, surface_picker
 
-FORMULA = "formula"  # the surface option that shows a text field for a typed formula
-DEFAULT_FORMULA = "x**2 + 5*y**2 + 2*sin(3*x)"
 # One per slot: on Rosenbrock, Adam crawls along the valley while heavy ball reaches the minimum's neighbourhood.
 # (A comment, not a docstring: Streamlit's magic would print a bare string on the page.)
 DEFAULT_OPTIMIZERS = ("adam:lr=0.05", "momentum:lr=0.001", "nesterov:lr=0.0005", "autosgm:lr=0.01")
@@ -43,41 +42,13 @@ def _trajectory(spec_json: str, task: str, step: int, surface_3d: bool) -> go.Fi
     return trajectory_figure(get_surface(task), _run(spec_json), step=step, surface_3d=surface_3d)
 
 
-def _reset_start() -> None:
-    """A new surface starts from its own default point."""
-    chosen = st.session_state[url.key("surface")]
-    x0, y0 = EXPR_START if chosen == FORMULA else SURFACES[chosen].start
-    url.set(x0=float(x0), y0=float(y0))
-
-
 # --- inputs -------------------------------------------------------------------------------------------------------
 url = UrlState("playground")
 choices: list[OptimizerChoice | None] = []
-surface: Surface | None = None
 with st.sidebar:
     st.subheader("Surface", anchor=False)
-    options = {key: s.name for key, s in SURFACES.items()} | {FORMULA: "formula…"}
-    surface_key = url.selectbox("loss surface", "surface", "rosenbrock", options,
-                                help="A classic test function, or your own formula in x and y.", on_change=_reset_start)
-    if surface_key == FORMULA:
-        formula = url.text_input("f(x, y) =", "formula", DEFAULT_FORMULA,
-                           help="x, y, numbers, pi, e, + - * / **, and sin, cos, exp, log, sqrt, abs, tanh ...")
-        try:
-            surface = get_surface(EXPR_PREFIX + formula)
-        except ValueError as error:
-            st.error(str(error), icon=":material/error:")
-        domain = EXPR_DOMAIN
-    else:
-        surface = get_surface(surface_key)
-        domain = surface.domain
-    start = surface.start if surface is not None else EXPR_START
-    (xmin, xmax), (ymin, ymax) = domain
-    left, right = st.columns(2)
-    with left:
-        x0 = url.number_input("start x", "x0", float(start[0]), float(xmin), float(xmax), 0.1, fmt="%.3f",
-                              help="Where every optimizer starts (inside the plotted domain).")
-    with right:
-        y0 = url.number_input("start y", "y0", float(start[1]), float(ymin), float(ymax), 0.1, fmt="%.3f")
+    surface = surface_picker(url)
+    x0, y0 = start_inputs(url, surface)
     noise = url.slider("gradient noise σ", "noise", 0.0, 0.0, 10.0, 0.1, fmt="%.1f",
                        help="Standard deviation of Gaussian noise added to every gradient (the same draws for all).")
     steps = url.slider("steps", "steps", 200, 10, 2000, 10, help="Optimizer steps per run.")

@@ -21,15 +21,8 @@ from engine.runs import (
 )
 from engine.tasks import MNIST1D, steps_per_epoch
 from optimizers import REGISTRY, HyperParam
-from ui.components import (
-    UrlState,
-    duration,
-    escape_markdown,
-    figure_with_caption,
-    optimizer_controls,
-    poll_job,
-    stop_polling,
-)
+from ui.components import UrlState, duration, escape_markdown, figure_with_caption, poll_job, stop_polling
+from ui.controls import optimizer_controls
 
 # Adam against plain SGD over the learning rate first: the contrast the page exists to show. (A comment, not a
 # docstring: Streamlit's magic would print a bare string on the page.)

@@ -25,7 +25,8 @@ from engine.figures import (
 from engine.jobs import Busy, JobStatus, UnknownJob, get_manager
 from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, mean_ci, store
 from engine.tasks import MNIST1D, get_task, steps_per_epoch
-from ui.components import UrlState, escape_markdown, figure_with_caption, optimizer_controls, stop_polling
+from ui.components import UrlState, duration, escape_markdown, figure_with_caption, poll_job, stop_polling
+from ui.controls import optimizer_controls
 
 # One per slot: Adam and AGAW (an Adam warmup) tuned to about the same learning rate, then two baselines.
 # (A comment, not a docstring: Streamlit's magic would print a bare string on the page.)
@@ -131,22 +132,9 @@ def downloads(results: Sequence[RunResult], prefix: str) -> None:
                           mime="application/json", icon=":material/download:", width="stretch", key=f"{prefix}.json")
 
 
-def _duration(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "estimating…"
-    seconds = max(0, round(seconds))
-    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
-
-
 def _poll(job_id: str) -> JobStatus | str:
     """The job's status, or the message to show instead (the page never raises into the browser)."""
-    try:
-        return get_manager().poll(job_id)
-    except UnknownJob:
-        return (f"There is no training job {job_id!r} on this server: it was never started here, or it ended long "
-                "ago and nothing of it was saved. Press Start to train.")
-    except Exception as error:  # a broken store or manager: a message, never a traceback
-        return f"Could not read training job {job_id!r}: {type(error).__name__}: {error}"
+    return poll_job(get_manager(), job_id, "training job")
 
 
 def _cancel_optimizer(job_id: str, position: int) -> None:
@@ -184,7 +172,7 @@ def job_view(job_id: str, live: bool, bands: bool) -> None:
         text = "queued: waiting for a free worker"
     elif status.state == "running":
         current = f" · now {progress.current}" if progress and progress.current else ""
-        eta = _duration(progress.eta_seconds) if progress else "estimating…"
+        eta = duration(progress.eta_seconds) if progress else "estimating…"
         text = f"running · {fraction:.0%}{current} · ETA {eta}"
     else:
         text = f"{status.state} · {ended}"

@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from optimizers import REGISTRY, HyperParam
 from tests.test_pages_theory import open_page, specs, trace, values, warnings
-from ui.components import log_stops
+from ui.controls import log_stops
 
 PLAYGROUND = "pages/playground.py"
 DEFAULTS = {"surface": "rosenbrock", "x0": "-2", "y0": "2", "noise": "0", "steps": "200", "n": "2",

@@ -1,8 +1,9 @@
 """Shared Streamlit components: the app's pages (and the way out of Streamlit's legacy ``pages/`` mode on a fresh
-server), how an optimizer and its hyperparameters are shown, a page's state in its URL, its figures and downloads."""
+server), how an optimizer and its hyperparameters are shown, a page's state in its URL, its figures, downloads and
+job polling. The controls that set a run up (surface, start, optimizer) are in ``ui.controls``."""
 
 import math
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -11,10 +12,7 @@ from plotly.graph_objects import Figure
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from engine.jobs import JobManager, JobStatus, UnknownJob
-from engine.runs import OptimizerChoice
-from engine.tasks import EXPR_DOMAIN, EXPR_PREFIX, EXPR_START, SURFACES, Surface, get_surface
-from optimizers import REGISTRY, HyperParam, OptimizerInfo
-from optimizers.registry import HyperValue
+from optimizers import HyperParam, OptimizerInfo
 from optimizers.validation import check_choice, check_number
 
 HYPERPARAM_COLUMNS = ("name", "default", "range", "scale", "help")
@@ -107,7 +105,7 @@ def duration(seconds: float) -> str:
     return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
 
 
-def _plain_number(value: float) -> str:
+def plain_number(value: float) -> str:
     """A number as a person writes it: ``0.001``, ``1e-07``, ``100``."""
     return f"{value:g}"
 
@@ -125,9 +123,9 @@ def hyperparam_row(hp: HyperParam) -> dict[str, str]:
     if hp.kind == "choice":
         default, span, scale = str(hp.default), " / ".join(hp.choices), "choice"
     else:
-        default = _plain_number(float(hp.default))
+        default = plain_number(float(hp.default))
         has_range = hp.low is not None and hp.high is not None
-        span = f"{_plain_number(hp.low)} .. {_plain_number(hp.high)}" if has_range else ""
+        span = f"{plain_number(hp.low)} .. {plain_number(hp.high)}" if has_range else ""
         scale = "log" if hp.log else "linear"
     return {"name": hp.name, "default": default, "range": span, "scale": scale, "help": hp.help}
 
@@ -270,51 +268,6 @@ class UrlState:
                                    for name, value in self.values.items()})
 
 
-# --- surface controls ---------------------------------------------------------------------------------------------
-
-SURFACE_FORMULA = "formula"  # the surface option that shows a text field for a typed formula (the URL's ``formula``)
-DEFAULT_FORMULA = "x**2 + 5*y**2 + 2*sin(3*x)"
-
-
-def surface_picker(state: UrlState, default: str = "rosenbrock") -> Surface | None:
-    """A loss-surface select box (a named surface, or a formula typed in a text field), in the URL as ``surface`` and
-    ``formula``; choosing another moves the start (``x0``, ``y0``) to that surface's own. Returns the surface, or
-    None after the parser's message when the formula does not parse."""
-
-    def reset_start() -> None:
-        chosen = st.session_state[state.key("surface")]
-        x0, y0 = EXPR_START if chosen == SURFACE_FORMULA else SURFACES[chosen].start
-        state.set(x0=float(x0), y0=float(y0))
-
-    options = {key: surface.name for key, surface in SURFACES.items()} | {SURFACE_FORMULA: "formula…"}
-    chosen = state.selectbox("loss surface", "surface", default, options, on_change=reset_start,
-                             help="A classic test function, or your own formula in x and y.")
-    if chosen != SURFACE_FORMULA:
-        return get_surface(chosen)
-    formula = state.text_input("f(x, y) =", SURFACE_FORMULA, DEFAULT_FORMULA,
-                               help="x, y, numbers, pi, e, + - * / **, and sin, cos, exp, log, sqrt, abs, tanh ...")
-    try:
-        return get_surface(EXPR_PREFIX + formula)
-    except ValueError as error:
-        st.error(str(error), icon=":material/error:")
-        return None
-
-
-def start_inputs(state: UrlState, surface: Surface | None, *, skip: Collection[str] = ()) -> tuple[float, float]:
-    """The start (``x0``, ``y0``) inside the surface's domain (a formula's default one while it does not parse), side
-    by side, in the URL; a coordinate named in ``skip`` gets no field and stays the surface's own."""
-    start = surface.start if surface is not None else EXPR_START
-    (xmin, xmax), (ymin, ymax) = surface.domain if surface is not None else EXPR_DOMAIN
-    fields = [(label, name, index, low, high) for label, name, index, low, high
-              in (("start x", "x0", 0, xmin, xmax), ("start y", "y0", 1, ymin, ymax)) if name not in skip]
-    point = [float(start[0]), float(start[1])]
-    for column, (label, name, index, low, high) in zip(st.columns(len(fields)) if fields else [], fields, strict=True):
-        with column:
-            point[index] = state.number_input(label, name, point[index], float(low), float(high), 0.1, fmt="%.3f",
-                                              help="Where every run starts (inside the plotted domain).")
-    return point[0], point[1]
-
-
 _LEGEND_ROW_PX = 20  # one row of the horizontal legend that the engine's figures put between title and plot
 _LEGEND_COLUMNS = 2  # entries per legend row in a figure three quarters of a wide page wide (the long names)
 
@@ -350,109 +303,3 @@ def download_buttons(files: Sequence[tuple[str, Callable[[], str], str]]) -> Non
     for column, (label, make, file_name) in zip(st.columns(len(files)), files, strict=True):
         column.download_button(label, make, file_name=file_name, mime=_MIME[file_name[file_name.rindex("."):]],
                                icon=":material/download:", width="stretch", on_click="ignore")
-
-
-# --- optimizer controls (registry-driven) -------------------------------------------------------------------------
-
-LOG_MANTISSAS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)  # a log slider's stops in every decade: numbers a person writes
-PRIMARY_HYPERPARAMS = 3  # hyperparameters shown at once; the rest of an optimizer's fold into an expander
-
-
-def log_stops(hp: HyperParam) -> list[float] | list[int]:
-    """The stops of a log-scale hyperparameter's slider: ``LOG_MANTISSAS`` times the powers of ten between the
-    registry's low and high, and low, high and the default themselves, so that the default (``0.05``, ``1e-08``) is
-    a stop exactly and a value round-trips through the slider and the URL unchanged (unique integers for an integer
-    hyperparameter)."""
-    low, high = float(hp.low), float(hp.high)  # type: ignore[arg-type]
-    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
-    grid = {float(f"{m}e{k}") for k in decades for m in LOG_MANTISSAS}  # parsed, so 3e-05 is the float "3e-05"
-    stops = {v for v in grid if low <= v <= high} | {low, high, float(hp.default)}  # type: ignore[arg-type]
-    if hp.kind == "int":
-        return sorted({round(v) for v in stops})
-    return sorted(stops)
-
-
-def linear_step(hp: HyperParam) -> float | int:
-    """A linear hyperparameter's slider step: 1 for an integer, else a power of ten about 1/1000 of its range."""
-    if hp.kind == "int":
-        return 1
-    return 10.0 ** math.floor(math.log10((float(hp.high) - float(hp.low)) / 1000))  # type: ignore[arg-type]
-
-
-def _step_format(step: float) -> str:
-    return f"%.{max(0, -math.floor(math.log10(step)))}f"
-
-
-def _hyperparam_control(state: UrlState, prefix: str, hp: HyperParam, value: HyperValue) -> HyperValue:
-    """One control for ``hp`` keyed ``<prefix>.<name>``, seeded with ``value`` on its first run."""
-    key = state.key(f"{prefix}.{hp.name}")
-    extra_key = key + ".extra"  # a seeded value off the slider's stops, kept so the stops stay the same every run
-    if key not in st.session_state:
-        st.session_state[key] = value
-        st.session_state[extra_key] = value
-    seeded = st.session_state[extra_key]
-    if hp.kind == "choice":
-        return st.selectbox(hp.name, hp.choices, key=key, help=hp.help)
-    if hp.low is None or hp.high is None:  # no range in the registry: a plain number field
-        return st.number_input(hp.name, key=key, help=hp.help, format="%g")
-    if hp.log:
-        stops = sorted({*log_stops(hp), seeded})
-        return st.select_slider(hp.name, stops, key=key, help=hp.help, format_func=_plain_number)
-    step = linear_step(hp)
-    low, high = min(hp.low, seeded), max(hp.high, seeded)  # type: ignore[type-var]
-    if hp.kind == "int":
-        return st.slider(hp.name, int(low), int(high), step=1, key=key, help=hp.help)
-    chosen = st.slider(hp.name, float(low), float(high), step=step, key=key, help=hp.help, format=_step_format(step))
-    return round(float(chosen), max(0, -math.floor(math.log10(step))) + 2)
-
-
-def optimizer_controls(state: UrlState, slot: int, default: str, *,
-                       skip: Collection[str] = ()) -> OptimizerChoice | None:
-    """An optimizer picker and one control per hyperparameter, generated from the registry, mirrored in the URL.
-
-    The URL parameter ``opt<slot>`` holds the choice in ``OptimizerChoice.parse`` form (``adam:lr=0.01``); a bad one
-    (unknown optimizer, unreadable or invalid value) falls back to ``default`` with a warning. Log-scale numbers get a
-    slider over geometric stops, linear ones a slider over their registry range, integers an integer slider, choices
-    a select box; each shows the registry's help on hover. A hyperparameter named in ``skip`` (one that another
-    control sets, such as a sensitivity grid's axis) gets no control and keeps its value from the URL or default.
-    Returns the validated choice, or ``None`` after showing the optimizer's own message when the values do not make
-    a valid optimizer.
-    """
-    name = f"opt{slot}"
-    raw = st.query_params.get(name)
-    initial = OptimizerChoice.parse(default)
-    if raw is not None:
-        try:
-            initial = OptimizerChoice.parse(raw)
-        except ValueError as error:
-            state.fallback(name, default, error)
-    key_widget = state.seed(name, initial.key)
-    if st.session_state[key_widget] not in REGISTRY:  # a stale key (a registry that changed under a session)
-        st.session_state[key_widget] = initial.key
-    key = st.selectbox(f"optimizer {slot}", tuple(REGISTRY), key=key_widget, format_func=lambda k: REGISTRY[k].name,
-                       help="Pick an optimizer; its hyperparameters follow, with their registry defaults.")
-    info = REGISTRY[key]
-    st.caption(info.description)
-    seeds = initial.hyperparameters if key == initial.key else info.defaults()
-    values: dict[str, HyperValue] = {}
-    controlled = [hp.name for hp in info.hyperparams if hp.name not in skip]
-    for hp in info.hyperparams:
-        if hp.name not in controlled:
-            values[hp.name] = seeds[hp.name]
-            continue
-        index = controlled.index(hp.name)
-        if index == PRIMARY_HYPERPARAMS:
-            more = st.expander(f"more {info.name} hyperparameters ({len(controlled) - index})")
-        with more if index >= PRIMARY_HYPERPARAMS else st.container():
-            values[hp.name] = _hyperparam_control(state, f"{name}.{key}", hp, seeds[hp.name])
-    defaults = info.defaults()
-    changed = ",".join(f"{n}={v:g}" if isinstance(v, float) else f"{n}={v}"
-                       for n, v in values.items() if v != defaults[n])
-    try:
-        choice = OptimizerChoice(key, values)
-    except ValueError as error:
-        state.record(name, key + (":" + changed if changed else ""))
-        st.error(str(error), icon=":material/error:")
-        return None
-    state.record(name, str(choice))
-    return choice
