@@ -19,7 +19,6 @@ from typing import Any
 import plotly.graph_objects as go
 
 from engine.figures.bands import Curve, draw_curves
-from engine.figures.colours import NEUTRAL
 from engine.figures.runs import finish_lines, note_figure, run_styles
 from engine.runs import MeanCI, RunResult, SensitivitySpec, sensitivity_table
 
@@ -71,6 +70,8 @@ def sensitivity_figure(spec: SensitivitySpec, results: Sequence[RunResult], metr
     draw_curves(fig, curves, x_name=spec.param.name, log_y=False, markers=True)
     ceiling = _y_range(fig, curves, metric)
     _diverged(fig, crosses, curves, metric, spec.param.name, ceiling)
+    if ceiling is not None:  # in the axis title: a note in the plot area ran into the legend on a phone
+        y_title = f"{y_title} (cut at {ceiling:.3g})"
     finish_lines(fig, title, spec.param.name + (" (log scale)" if spec.param.log else ""), y_title, False)
     running = [len(result.epochs) for result in results if result.status == "running"]
     if running:  # below the title, clear of a phone's mode bar beside it
@@ -84,7 +85,7 @@ def sensitivity_figure(spec: SensitivitySpec, results: Sequence[RunResult], metr
 def _y_range(fig: go.Figure, curves: Sequence[Curve], metric: str) -> float | None:
     """Fit the y axis to the drawn means and bands inside what the metric can be (a loss >= 0, an accuracy in
     [0, 1]: a Student-t band may reach past either), a loss axis to at most ``CLIP`` times the lowest mean loss (an
-    exploding run's loss would flatten every curve into a line, so a note says what leaves the top); the ceiling
+    exploding run's loss would flatten every curve into a line, so the axis title says where it is cut); the ceiling
     when the loss axis is clipped, else None."""
     means = [ci.mean for curve in curves for _, ci in curve.band]
     if not means:
@@ -97,10 +98,6 @@ def _y_range(fig: go.Figure, curves: Sequence[Curve], metric: str) -> float | No
     high = ceiling if clipped else min(high, 1.0) if metric == "test_accuracy_at_best_val" else high
     pad = 0.05 * (high - low) if high > low else 0.05
     fig.update_yaxes(range=[max(0.0, low - pad), high + (0.0 if clipped else pad)])
-    if clipped:
-        fig.add_annotation(text=f"losses above {ceiling:.3g} leave the top", xref="paper", yref="paper", x=1.0,
-                           y=1.0, xanchor="right", yanchor="bottom", showarrow=False,
-                           font={"size": 11, "color": NEUTRAL})
     return ceiling if clipped else None
 
 
