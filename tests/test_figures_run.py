@@ -21,8 +21,8 @@ from engine.figures.runs import (
     short_labels,
     summary_json,
     telemetry_csv,
-    trajectory_figure,
 )
+from engine.figures.trajectory import trajectory_figure
 from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, run_comparison
 from engine.tasks.surfaces import get_surface
 

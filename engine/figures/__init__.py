@@ -28,7 +28,6 @@ from engine.figures.runs import (
     series_figure,
     summary_json,
     telemetry_csv,
-    trajectory_figure,
 )
 from engine.figures.sensitivity import CAPTIONS as SENSITIVITY_CAPTIONS
 from engine.figures.sensitivity import sensitivity_figure
@@ -54,6 +53,7 @@ from engine.figures.theory import (
     time_response_figure,
     zplane_figure,
 )
+from engine.figures.trajectory import trajectory_figure
 
 __all__ = [
     "BAND_CAPTION",
