@@ -8,7 +8,7 @@ import secrets
 import streamlit as st
 
 from engine.figures import SENSITIVITY_CAPTIONS, sensitivity_figure
-from engine.jobs import Busy, JobStatus, UnknownJob, get_manager
+from engine.jobs import JobStatus, get_manager
 from engine.runs import (
     MeanCI,
     OptimizerChoice,
@@ -21,7 +21,15 @@ from engine.runs import (
 )
 from engine.tasks import MNIST1D, steps_per_epoch
 from optimizers import REGISTRY, HyperParam
-from ui.components import UrlState, duration, escape_markdown, figure_with_caption, poll_job, stop_polling
+from ui.components import (
+    UrlState,
+    duration,
+    escape_markdown,
+    figure_with_caption,
+    job_actions,
+    poll_job,
+    stop_polling,
+)
 from ui.controls import optimizer_controls
 
 # Adam against plain SGD over the learning rate first: the contrast the page exists to show. (A comment, not a
@@ -208,21 +216,11 @@ with buttons:
 small = spec is not None and \
     len(spec.optimizers) * len(spec.values) * len(spec.seeds) * spec.epochs <= AUTO_START_RUN_EPOCHS
 auto = bare and job_id is None and small and not st.session_state.get(AUTO)
-if (start or auto) and spec is not None:
+if auto:
     st.session_state[AUTO] = True  # a first visit starts one grid at most
-    try:
-        job_id = get_manager().submit(spec.comparison(), session=session)
-    except Busy as error:
-        st.warning(str(error), icon=":material/hourglass_top:")
-    else:
-        st.session_state[JOB] = job_id
-        st.rerun()  # draw the buttons again: Start off, Cancel on
-if stop and job_id:
-    with contextlib.suppress(UnknownJob):  # it ended and was dropped meanwhile: the view below says so
-        get_manager().cancel(job_id)
-if isinstance(status, str) and not start:  # an unknown job (a stale link): say so once, then forget it
-    st.warning(status, icon=":material/link_off:")
-    st.session_state[JOB] = job_id = None
+manager = get_manager()
+job_id = job_actions(manager, JOB, job_id, status, start=start or auto, stop=stop,
+                     submit=None if spec is None else lambda: manager.submit(spec.comparison(), session=session))
 if job_id:
     url.values["job"] = job_id
 url.write()

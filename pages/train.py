@@ -22,10 +22,18 @@ from engine.figures import (
     telemetry_csv,
     two_seed_note,
 )
-from engine.jobs import Busy, JobStatus, UnknownJob, get_manager
+from engine.jobs import JobStatus, UnknownJob, get_manager
 from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, mean_ci, store
 from engine.tasks import MNIST1D, get_task, steps_per_epoch
-from ui.components import UrlState, duration, escape_markdown, figure_with_caption, poll_job, stop_polling
+from ui.components import (
+    UrlState,
+    duration,
+    escape_markdown,
+    figure_with_caption,
+    job_actions,
+    poll_job,
+    stop_polling,
+)
 from ui.controls import optimizer_controls
 
 # One per slot: Adam and AGAW (an Adam warmup) tuned to about the same learning rate, then two baselines.
@@ -252,20 +260,9 @@ with buttons:
     start = left.button("Start", type="primary", icon=":material/play_arrow:", width="stretch",
                         disabled=spec is None or running, key="train.start")
     stop = right.button("Cancel", icon=":material/stop:", width="stretch", disabled=not running, key="train.cancel")
-if start and spec is not None:
-    try:
-        job_id = get_manager().submit(spec, session=session)
-    except Busy as error:
-        st.warning(str(error), icon=":material/hourglass_top:")
-    else:
-        st.session_state[JOB] = job_id
-        st.rerun()  # draw the buttons again: Start off, Cancel on
-if stop and job_id:
-    with contextlib.suppress(UnknownJob):  # it ended and was dropped meanwhile: the view below says so
-        get_manager().cancel(job_id)
-if isinstance(status, str) and not start:  # an unknown job (a stale link): say so once, then forget it
-    st.warning(status, icon=":material/link_off:")
-    st.session_state[JOB] = job_id = None
+manager = get_manager()
+job_id = job_actions(manager, JOB, job_id, status, start=start, stop=stop,
+                     submit=None if spec is None else lambda: manager.submit(spec, session=session))
 bands = url.choice_input("Show", "show", "band", VIEWS,
                          help="Each optimizer as its mean over the seeds with the 95% confidence interval of that mean "
                          "shaded (Student t, as the summary table), or every seed as its own line.") == "band"

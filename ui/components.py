@@ -2,6 +2,7 @@
 server), how an optimizer and its hyperparameters are shown, a page's state in its URL, its figures, downloads and
 job polling. The controls that set a run up (surface, start, optimizer) are in ``ui.controls``."""
 
+import contextlib
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -11,7 +12,7 @@ import streamlit as st
 from plotly.graph_objects import Figure
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from engine.jobs import JobManager, JobStatus, UnknownJob
+from engine.jobs import Busy, JobManager, JobStatus, UnknownJob
 from optimizers import HyperParam, OptimizerInfo
 from optimizers.validation import check_choice, check_number
 
@@ -95,6 +96,31 @@ def poll_job(manager: JobManager, job_id: str, what: str) -> JobStatus | str:
                 "nothing of it was saved. Press Start to run it.")
     except Exception as error:  # a broken store or manager: a message, never a traceback
         return f"Could not read {what} {job_id!r}: {type(error).__name__}: {error}"
+
+
+def job_actions(manager: JobManager, job_key: str, job_id: str | None, status: JobStatus | str | None, *,
+                start: bool, stop: bool, submit: Callable[[], str] | None) -> str | None:
+    """What a page's Start and Cancel buttons do to its background job; the job id to show next (None: none).
+
+    Start submits (``submit`` returns the new job's id; a busy server's message is shown instead) and reruns the page,
+    so the buttons redraw with Start off and Cancel on; Cancel cancels; a job the manager does not know (``status`` is
+    then the message ``poll_job`` gave, from a stale link) is reported once and forgotten. ``job_key`` is the
+    session-state key that holds the page's job id."""
+    if start and submit is not None:
+        try:
+            job_id = submit()
+        except Busy as error:
+            st.warning(str(error), icon=":material/hourglass_top:")
+        else:
+            st.session_state[job_key] = job_id
+            st.rerun()
+    if stop and job_id:
+        with contextlib.suppress(UnknownJob):  # it ended and was dropped meanwhile: the view says so
+            manager.cancel(job_id)
+    if isinstance(status, str) and not start:
+        st.warning(status, icon=":material/link_off:")
+        st.session_state[job_key] = job_id = None
+    return job_id
 
 
 def duration(seconds: float) -> str:
