@@ -12,8 +12,8 @@ shared VM, logging every step of a 1.7 ms step costs about 0.4 ms.
 informational.
 (4) Threads: MNIST-1D Adam runs of a few sizes (the default run, a batch of 512: the work of 4 runs of batch 128
 stacked, and a width-512 MLP), each timed with the thread count that ``engine.runs.device.threads_for`` chooses for
-its work, with 1 thread and with every usable core; printed as how many times faster the chosen count is, with the
-load average, as other busy processes turn extra threads from a gain into a loss (the decision assumes idle cores).
+its work, with 1 thread and with every usable core; printed as the chosen count's speed over each (> 1: faster), with
+the load average, as other busy processes turn extra threads from a gain into a loss (the decision assumes idle cores).
 
 The machine is shared and noisy, so the engine and the bare loop take turns within each round (interleaved, their
 order alternating), and each ratio is the median over rounds of the per-round ratios. Torch runs on one thread by
@@ -136,8 +136,8 @@ def thread_counts(epochs: int, rounds: int) -> None:
         chosen = threads_for(work, cores)
         times = timed_rounds({str(n): with_threads(n, spec) for n in sorted({chosen, 1, cores})}, rounds)
         print(f"    {title}, {work / 1e6:.0f} M multiply-adds a step, {statistics.median(times[str(chosen)]):.2f} s: "
-              f"threads: chosen={chosen} vs 1 thread: {median_ratio(times, '1', str(chosen)):.2f}x, "
-              f"vs all {cores} cores: {median_ratio(times, str(cores), str(chosen)):.2f}x faster")
+              f"threads: chosen={chosen} runs {median_ratio(times, '1', str(chosen)):.2f}x the speed of 1 thread, "
+              f"{median_ratio(times, str(cores), str(chosen)):.2f}x the speed of all {cores} cores")
 
 
 def dataset_load_times(repeats: int) -> tuple[float, float]:
