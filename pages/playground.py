@@ -17,7 +17,7 @@ from engine.figures import (
 from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, run_comparison
 from engine.tasks import get_surface
 from ui.components import UrlState, escape_markdown, figure_with_caption
-from ui.controls import optimizer_controls, start_inputs, surface_picker
+from ui.controls import optimizer_controls, start_inputs, surface_picker, valid_choices
 
 # One per slot: on Rosenbrock, Adam crawls along the valley while heavy ball reaches the minimum's neighbourhood.
 # (A comment, not a docstring: Streamlit's magic would print a bare string on the page.)
@@ -62,15 +62,13 @@ url.write()
 st.title("Playground")
 st.markdown("Optimizers side by side on a 2-D loss surface, from the same start. Change anything in the sidebar "
             "and the runs redraw; scrub the step slider to watch them move.")
-valid = tuple(choice for choice in choices if choice is not None)
+valid = valid_choices(choices)
 if surface is None:
     st.info("Fix the formula in the sidebar to draw its surface.", icon=":material/edit:")
     st.stop()
 if not valid:
     st.info("Fix the optimizer settings in the sidebar: none of them is valid.", icon=":material/tune:")
     st.stop()
-if len(valid) < len(choices):
-    st.warning("Optimizers with invalid settings are left out until they are fixed (see the sidebar).")
 try:
     spec = ComparisonSpec(surface.key, valid, steps=int(steps), task_args={"noise": noise, "start": (x0, y0)})
     results = _run(spec.to_json())

@@ -30,7 +30,7 @@ from ui.components import (
     poll_job,
     stop_polling,
 )
-from ui.controls import optimizer_controls
+from ui.controls import optimizer_controls, valid_choices
 
 # Adam against plain SGD over the learning rate first: the contrast the page exists to show. (A comment, not a
 # docstring: Streamlit's magic would print a bare string on the page.)
@@ -192,9 +192,7 @@ st.title("Sensitivity")
 st.markdown("How forgiving is an optimizer? Every chosen optimizer trains the seed MLP on MNIST-1D at every value of "
             "one hyperparameter, from the same seeds, all runs at once in the background; the curves fill in while "
             "they train.")
-valid = tuple(choice for choice in choices if choice is not None)
-if len(valid) < len(choices):
-    st.warning("Optimizers with invalid settings are left out until they are fixed (see the sidebar).")
+valid = valid_choices(choices)
 spec: SensitivitySpec | None = None
 if valid and name is not None:
     try:

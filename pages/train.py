@@ -34,7 +34,7 @@ from ui.components import (
     poll_job,
     stop_polling,
 )
-from ui.controls import optimizer_controls
+from ui.controls import optimizer_controls, valid_choices
 
 # One per slot: Adam and AGAW (an Adam warmup) tuned to about the same learning rate, then two baselines.
 # (A comment, not a docstring: Streamlit's magic would print a bare string on the page.)
@@ -240,9 +240,7 @@ st.title("Train")
 st.markdown("Optimizers side by side on the seed MLP on MNIST-1D: the same initial weights, the same mini-batches, "
             "several seeds. Press **Start**; training runs in the background while the curves grow, one optimizer "
             "can be cancelled while the others go on, and every run is saved, so you can reload it below.")
-valid = tuple(choice for choice in choices if choice is not None)
-if len(valid) < len(choices):
-    st.warning("Optimizers with invalid settings are left out until they are fixed (see the sidebar).")
+valid = valid_choices(choices)
 spec: ComparisonSpec | None = None
 try:
     records = int(epochs) * steps_per_epoch(int(batch)) // MIN_RECORDS

@@ -1,8 +1,22 @@
 """Fixtures shared by the whole test suite."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
+
+from engine.runs import configure_threads
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """One torch thread for a module: on a shared 2-core machine, two threads of small kernels measure contention."""
+    configure_threads()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

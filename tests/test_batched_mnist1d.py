@@ -14,7 +14,6 @@ import pytest
 import torch
 
 from engine.runs import ComparisonSpec, OptimizerChoice, RunSpec
-from engine.runs.device import configure_threads
 from engine.tasks import MNIST1D, Outcome, get_task
 from optimizers import REGISTRY, HyperParam
 
@@ -23,14 +22,7 @@ SMALL = {"depth": 2, "width": 32}
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    """One torch thread: on a shared 2-core machine, two threads of these small kernels measure contention."""
-    configure_threads()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module", autouse=True)

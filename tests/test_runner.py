@@ -18,14 +18,7 @@ STEP_KEYS = ("loss", "grad_norm", "update_norm", "effective_lr", "lr", "cos_grad
 LAYERS = ("grad_norm/hidden1", "grad_norm/hidden2", "grad_norm/hidden3", "grad_norm/output")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    """One torch thread: on a shared 2-core machine, two threads of these small kernels measure contention."""
-    configure_threads()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 with one control per hyperparameter, generated from the registry."""
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import streamlit as st
 
@@ -161,3 +161,12 @@ def optimizer_controls(state: UrlState, slot: int, default: str, *,
         return None
     state.record(name, str(choice))
     return choice
+
+
+def valid_choices(choices: Sequence[OptimizerChoice | None]) -> tuple[OptimizerChoice, ...]:
+    """The optimizers whose settings are valid (``optimizer_controls`` gives None for the others, after their
+    message); a warning on the page when some are left out."""
+    valid = tuple(choice for choice in choices if choice is not None)
+    if len(valid) < len(choices):
+        st.warning("Optimizers with invalid settings are left out until they are fixed (see the sidebar).")
+    return valid
