@@ -17,6 +17,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 
+import torch
 from torch import Tensor
 
 from optimizers.runs import Hyper
@@ -41,12 +42,20 @@ class RunsOptimizer(ABC):
 
     def number(self, name: str) -> Hyper:
         """The hyperparameter ``name`` as the maths takes it: a float, or an [R] tensor in the parameters' dtype and
-        on their device."""
+        on their device.
+
+        A number past the parameters' dtype (lr = 1e39 on float32 weights) comes as a per-run tensor, where it is
+        inf: torch's scalar kernels refuse it with an error that would end every run of the batch, while inf ends
+        these runs alone, as diverged.
+        """
         value = self.hyper[name]
-        if isinstance(value, Tensor):
-            like = self.params[0]
-            return value.to(dtype=like.dtype, device=like.device)
-        return float(value)  # type: ignore[arg-type]
+        like = self.params[0]
+        if not isinstance(value, Tensor):
+            number = float(value)  # type: ignore[arg-type]
+            if abs(number) <= torch.finfo(like.dtype).max:
+                return number
+            value = torch.full((self.runs,), number, dtype=torch.float64)
+        return value.to(dtype=like.dtype, device=like.device)
 
     @abstractmethod
     def step(self, grads: list[Tensor]) -> None:

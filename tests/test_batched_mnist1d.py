@@ -158,6 +158,18 @@ def test_a_diverging_run_ends_as_alone_and_the_others_go_on_untouched() -> None:
     assert batched[0][0].diverged_at not in (None, 5)  # found in the sync of a later logged step, as alone
 
 
+@pytest.mark.parametrize("key", list(REGISTRY))
+def test_a_rate_the_weights_dtype_cannot_hold_ends_its_runs_alone_as_diverged(key: str) -> None:
+    """lr = 1e300 on float32 weights: torch's scalar kernels would refuse it and end the whole batch; it is inf in its
+    runs instead, which diverge, while the others' results equal their runs alone."""
+    rate = next(param.name for param in REGISTRY[key].hyperparams if param.name in ("lr", "target_lr", "lips"))
+    runs = _runs(f"{key}:{rate}={1e-300 if rate == 'lips' else 1e300}", "adam", epochs=1)
+    batched = _together(runs)
+    assert [outcome.status for outcome, _ in batched] == ["diverged", "finished"] * 2, key
+    alone = _alone([runs[1], runs[3]])
+    _assert_all_same([runs[1], runs[3]], [batched[1], batched[3]], alone)
+
+
 def test_runs_diverging_at_a_logged_step_and_at_an_epoch_end_keep_their_rows() -> None:
     # 4 steps an epoch, a record every 3 steps: SGD at lr 50 diverges at step 7, found at the end of epoch 2 (its
     # first epoch's row stays); at lr 200, at step 6, a logged step (as the runs alone show).
