@@ -3,8 +3,8 @@
 A job is one ``ComparisonSpec``: ``submit`` returns its id (a stable URL-safe string, so a page reload re-attaches
 by id), ``poll`` returns a ``JobStatus`` snapshot and never blocks, ``cancel`` stops it cooperatively (the runner
 polls ``should_stop`` every step, so it takes effect well within a second); ``cancel(job_id, optimizer=i)`` stops
-one optimizer alone (its run in progress ends ``cancelled`` and is kept, its later runs are skipped, the others go
-on; stopping every optimizer cancels the job). While runs train (a batched comparison trains all its runs at
+one optimizer alone (its runs in progress end ``cancelled`` and are kept, the others go on; stopping every optimizer
+cancels the job). While runs train (a batched comparison trains all its runs at
 once), ``JobStatus.partials`` holds each one's telemetry so far (the runner's ``Telemetry`` reports, a few per
 second), so a page draws the curves as they grow. States
 (``engine.jobs.state``): ``queued`` (waiting for a worker slot), ``running``, ``stopping`` (cancelled, ending),
