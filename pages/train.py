@@ -160,8 +160,8 @@ def optimizer_buttons(status: JobStatus) -> None:
         column.button(escape_markdown(label), icon=":material/cancel:", width="stretch",
                       key=f"train.cancel.{position}", disabled=not status.optimizer_pending(position),
                       on_click=_cancel_optimizer, args=(status.job_id, position),
-                      help="Stop this optimizer alone: its run in progress ends (its curves so far are kept, marked "
-                      "cancelled) and its later seeds are skipped; the other optimizers go on.")
+                      help="Stop this optimizer alone: its runs end where they are (their curves so far are kept, "
+                      "marked cancelled); the other optimizers go on.")
 
 
 def job_view(job_id: str, live: bool, bands: bool) -> None:
@@ -189,8 +189,8 @@ def job_view(job_id: str, live: bool, bands: bool) -> None:
         optimizer_buttons(status)
     if status.done and status.stopped_optimizers:
         names = ", ".join(status.spec.optimizers[position].label for position in status.stopped_optimizers)
-        st.info(f"Cancelled one by one: {escape_markdown(names)}. Their runs that had started are kept below, "
-                "marked cancelled; their later seeds did not run.", icon=":material/cancel:")
+        st.info(f"Cancelled one by one: {escape_markdown(names)}. Their runs are kept below as far as they got, "
+                "marked cancelled.", icon=":material/cancel:")
     if status.state == "cancelled":
         st.warning(f"Cancelled: {ended}; their curves and summary are below.", icon=":material/cancel:")
     elif status.state == "failed":

@@ -12,9 +12,8 @@ from engine.runs.landscape import (
     LandscapeSpec,
     check_tolerance,
     compute_landscape,
-    playground_query,
 )
-from engine.runs.playground_link import link_text, playground_comparison
+from engine.runs.playground_link import link_text, playground_comparison, playground_query
 from engine.runs.result import RunResult
 from engine.runs.runner import Progress, Telemetry, run, run_comparison
 from engine.runs.sensitivity import (

@@ -21,12 +21,11 @@ import numpy as np
 import torch
 
 from engine.runs.device import configure_threads, resolve_device, step_work
-from engine.runs.playground_link import FORMULA
 from engine.runs.spec import OptimizerChoice, RunSpec
-from engine.tasks import EXPR_PREFIX, SURFACES, Surface, get_task
+from engine.tasks import Surface, get_task
 from engine.tasks.batch import RunsGroup
 from engine.tasks.surface_batch import SurfaceBatch
-from engine.tasks.surface_task import RUN_ARGS, SurfaceTask
+from engine.tasks.surface_task import SurfaceTask
 from optimizers import get
 from optimizers.validation import check_choice, check_number
 
@@ -310,21 +309,3 @@ def compute_landscape(spec: LandscapeSpec, *, tolerance: float | None = None) ->
     steps = None if tolerance is None else as_rows([step or None for step in reached.tolist()])
     return Landscape(spec, x_values, y_values, as_rows(final_loss), as_rows(fate.diverged_at), seconds, tolerance,
                      steps)
-
-
-def playground_query(run: RunSpec) -> dict[str, str]:
-    """The Playground URL's parameters (``engine.runs.playground_link``) that open ``run`` there, numbers written
-    exactly (``repr``); ``ValueError`` for what the Playground cannot show (a surface argument such as a quadratic's
-    condition, a seed other than 0 under noise)."""
-    extra = sorted(set(run.task_args) - set(RUN_ARGS))
-    if extra:
-        raise ValueError(f"Playground link: the Playground has no {extra[0]}; it draws the surface's defaults")
-    noise = float(run.task_args.get("noise", 0.0))
-    if noise > 0 and run.seed != 0:
-        raise ValueError(f"Playground link: invalid seed={run.seed}; the Playground's noise draws seed 0")
-    # the Playground offers the named surfaces, and any other as a formula typed into its FORMULA field
-    surface = {"surface": run.task} if run.task in SURFACES else \
-        {"surface": FORMULA, FORMULA: run.task.removeprefix(EXPR_PREFIX)}
-    x0, y0 = run.task_args.get("start") or surface_task(run.task, "Playground link").surface(run.task_args).start
-    return {**surface, "x0": repr(float(x0)), "y0": repr(float(y0)), "noise": repr(noise), "steps": str(run.steps),
-            "n": "1", "opt1": str(run.optimizer)}

@@ -1,4 +1,5 @@
-"""A Playground link read back as the comparison it shows, so another page can rerun some of its optimizers.
+"""A Playground link read back as the comparison it shows (so another page can rerun some of its optimizers), and
+written for one run (so the Landscape opens a cell's run there).
 
 The Playground writes its whole configuration into its URL (``surface``, ``formula`` for a typed surface, the start
 ``x0`` / ``y0``, gradient ``noise``, ``steps``, the count ``n`` and ``opt1`` .. ``opt<n>`` in ``OptimizerChoice``
@@ -13,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from engine.runs.spec import ComparisonSpec, OptimizerChoice
-from engine.tasks.surfaces import EXPR_PREFIX, get_surface
+from engine.runs.spec import ComparisonSpec, OptimizerChoice, RunSpec
+from engine.tasks.surface_task import RUN_ARGS
+from engine.tasks.surfaces import EXPR_PREFIX, SURFACES, get_surface
 from optimizers.validation import check_number
 
 FORMULA = "formula"  # the Playground's ``surface`` value for a typed formula, held in the ``formula`` parameter
@@ -64,3 +66,21 @@ def _query_number(query: dict[str, str], name: str, default: float) -> float:
         except ValueError:
             continue
     raise ValueError(f"Playground link: invalid {name}={raw!r}; expected a number")
+
+
+def playground_query(run: RunSpec) -> dict[str, str]:
+    """The Playground URL's parameters that open ``run`` there (``playground_comparison`` read back), numbers written
+    exactly (``repr``); ``ValueError`` for what the Playground cannot show (a surface argument such as a quadratic's
+    condition, a seed other than 0 under noise)."""
+    extra = sorted(set(run.task_args) - set(RUN_ARGS))
+    if extra:
+        raise ValueError(f"Playground link: the Playground has no {extra[0]}; it draws the surface's defaults")
+    noise = float(run.task_args.get("noise", 0.0))
+    if noise > 0 and run.seed != 0:
+        raise ValueError(f"Playground link: invalid seed={run.seed}; the Playground's noise draws seed 0")
+    # the Playground offers the named surfaces, and any other as a formula typed into its FORMULA field
+    surface = {"surface": run.task} if run.task in SURFACES else \
+        {"surface": FORMULA, FORMULA: run.task.removeprefix(EXPR_PREFIX)}
+    x0, y0 = run.task_args.get("start") or get_surface(run.task).start
+    return {**surface, "x0": repr(float(x0)), "y0": repr(float(y0)), "noise": repr(noise), "steps": str(run.steps),
+            "n": "1", "opt1": str(run.optimizer)}
