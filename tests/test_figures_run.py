@@ -152,7 +152,7 @@ def test_internals_show_each_stat_of_the_runs_that_have_them(results: list[RunRe
     assert {t.line.color for t in fig.data} == {optimizer_colour("autosgm")}
     for trace, key in zip(fig.data, stats, strict=True):
         assert same(list(trace.y), [row[key] for row in autosgm.records])
-    assert [a.text for a in fig.layout.annotations] == [f"AutoSGM · {k.removeprefix('stat/')}" for k in stats]
+    assert [a.text for a in fig.layout.annotations] == [f"AutoSGM<br>{k.removeprefix('stat/')}" for k in stats]
 
 
 def test_internals_titles_stay_short_when_labels_are_long() -> None:
@@ -161,9 +161,10 @@ def test_internals_titles_stay_short_when_labels_are_long() -> None:
     results = run_comparison(ComparisonSpec("rosenbrock", choices, steps=5))
     assert short_labels(results) == ["AGAW", "AutoSGM", "AutoSGM #2"]
     fig = internals_figure(results)
-    titles = [a.text for a in fig.layout.annotations]
+    titles = [a.text.replace("<br>", " · ") for a in fig.layout.annotations]  # two lines: optimizer, then statistic
     assert "AutoSGM #2 · stability_margin" in titles and "AGAW · cosine" in titles
     assert max(len(title) for title in titles) <= 32  # the run's full label is in the legend, not in the title
+    assert max(len(line) for a in fig.layout.annotations for line in a.text.split("<br>")) <= 20  # a phone's panel
     assert {t.name for t in fig.data} == {run_label(r) for r in results}
     gap = fig.layout.yaxis.domain[0] - fig.layout.yaxis4.domain[1]  # row 1 over row 2, in the plot's fraction
     assert gap * (fig.layout.height - fig.layout.margin.t - fig.layout.margin.b) >= 60  # px for ticks and a title

@@ -225,7 +225,7 @@ def band_layers_figure(results: Sequence[RunResult]) -> go.Figure:
     return finish_layers(fig, keys)
 
 
-def band_internals_figure(results: Sequence[RunResult], *, columns: int = 3) -> go.Figure:
+def band_internals_figure(results: Sequence[RunResult], *, columns: int = 2) -> go.Figure:
     """Small multiples of the optimizers' own statistics (``stat/*``): one panel per (optimizer, statistic) with its
     mean over seeds and 95% band; a note instead when no run reports any. Panel titles are ``short_labels``'."""
     groups = _groups(results)

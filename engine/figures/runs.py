@@ -104,9 +104,10 @@ def _tidy_log_y(fig: go.Figure) -> None:
         fig.update_yaxes(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], selector={"type": "log"})
 
 
-def finish_lines(fig: go.Figure, title: str, x_title: str, y_title: str, log_y: bool) -> go.Figure:
+def finish_lines(fig: go.Figure, title: str, x_title: str, y_title: str, log_y: bool, *,
+                 subtitle: str | None = None) -> go.Figure:
     """The shared look of a line figure against the step or the epoch, with readable log ticks when ``log_y``."""
-    finish(fig, title, height=380)
+    finish(fig, title, height=380, subtitle=subtitle)
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", exponentformat="power")
     _tidy_log_y(fig)
@@ -166,11 +167,13 @@ NO_INTERNALS = "None of these optimizers reports internal statistics."
 
 
 def small_multiples(titles: Sequence[str], columns: int) -> go.Figure:
-    """An empty grid of ``len(titles)`` panels, ``columns`` wide, titled ``titles`` (the internals' layout)."""
+    """An empty grid of ``len(titles)`` panels, ``columns`` wide, titled ``titles`` (the internals' layout); a
+    ``<optimizer> · <statistic>`` title takes two lines, so that on a phone it stays inside its panel."""
     rows = -(-len(titles) // columns)
-    return make_subplots(rows=rows, cols=columns, subplot_titles=list(titles), horizontal_spacing=0.12,
-                         # 70 px between rows: tick labels, then the title
-                         vertical_spacing=min(70 / (INTERNALS_PANEL_PX * rows), 0.3))
+    return make_subplots(rows=rows, cols=columns, subplot_titles=[title.replace(" · ", "<br>") for title in titles],
+                         horizontal_spacing=0.14,
+                         # 84 px between rows: tick labels, then the two-line title
+                         vertical_spacing=min(84 / (INTERNALS_PANEL_PX * rows), 0.3))
 
 
 def finish_small_multiples(fig: go.Figure, title: str, panels: int, columns: int) -> go.Figure:
@@ -180,16 +183,14 @@ def finish_small_multiples(fig: go.Figure, title: str, panels: int, columns: int
         annotation.font = {"size": 11}
     height = 180 + INTERNALS_PANEL_PX * -(-panels // columns)
     finish(fig, title, height=height)
-    # The legend right under the title, in pixels from the top: the first row's panel titles sit above the plots.
-    fig.update_layout(legend={"yref": "container", "y": 1 - 42 / height, "yanchor": "top"},
-                      margin={"t": 140})
+    fig.update_layout(margin_t=fig.layout.margin.t + 30)  # room for the first row's two-line panel titles
     fig.update_xaxes(tickfont={"size": 10})
     fig.update_yaxes(tickfont={"size": 10}, exponentformat="power", nticks=5)
     fig.update_layout(template=TEMPLATE)
     return fig
 
 
-def internals_figure(results: Sequence[RunResult], *, columns: int = 3) -> go.Figure:
+def internals_figure(results: Sequence[RunResult], *, columns: int = 2) -> go.Figure:
     """Small multiples of every run's own statistics (``stat/*``): one panel per (run, statistic), in the run's
     colour; a note instead when no run reports any.
 

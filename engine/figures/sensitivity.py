@@ -72,10 +72,10 @@ def sensitivity_figure(spec: SensitivitySpec, results: Sequence[RunResult], metr
     _diverged(fig, crosses, curves, metric, spec.param.name, ceiling)
     if ceiling is not None:  # in the axis title: a note in the plot area ran into the legend on a phone
         y_title = f"{y_title} (cut at {ceiling:.3g})"
-    finish_lines(fig, title, spec.param.name + (" (log scale)" if spec.param.log else ""), y_title, False)
     running = [len(result.epochs) for result in results if result.status == "running"]
-    if running:  # below the title, clear of a phone's mode bar beside it
-        fig.update_layout(title_subtitle_text=f"live: epoch {min(running)} of {spec.epochs}, the curves still move")
+    live = f"live: epoch {min(running)} of {spec.epochs}, the curves still move" if running else None
+    finish_lines(fig, title, spec.param.name + (" (log scale)" if spec.param.log else ""), y_title, False,
+                 subtitle=live)
     fig.update_xaxes(type="log" if spec.param.log else "linear", exponentformat="power")
     if metric == "test_accuracy_at_best_val":
         fig.update_yaxes(tickformat=".0%")

@@ -1,19 +1,44 @@
-"""The one look every Optiscope figure shares: the template, the title, the legend and the margins."""
+"""The one look every Optiscope figure shares: the template, the title, the legend, the toolbar and the margins."""
 
 from __future__ import annotations
+
+import textwrap
 
 import plotly.graph_objects as go
 
 TEMPLATE = "plotly_white"
+MODEBAR_MARGIN = 40  # px: the right margin that holds the chart's toolbar, upright, clear of the title and legend
+TITLE_CHARACTERS = 38  # a title line's length at most: what a 390 px phone shows at the title's font size
+TITLE_TOP_PX, TITLE_LINE_PX = 12, 24  # the title's first line from the figure's top, and each line's height
 
 
-def finish(fig: go.Figure, title: str, *, height: int = 440) -> go.Figure:
-    """The shared look: template, a left title at the top, a horizontal legend between title and plot."""
+def wrapped_title(title: str) -> str:
+    """``title`` broken at spaces into lines of at most ``TITLE_CHARACTERS`` (Plotly never wraps a title itself, so a
+    long one ran off a phone's screen); line breaks already in it are kept."""
+    lines = [wrapped for line in title.split("<br>") for wrapped in textwrap.wrap(line, TITLE_CHARACTERS) or [""]]
+    return "<br>".join(lines)
+
+
+def finish(fig: go.Figure, title: str, *, height: int = 440, subtitle: str | None = None) -> go.Figure:
+    """The shared look: template, a left title at the top (wrapped to fit a phone) with an optional smaller
+    ``subtitle`` under it, the horizontal legend right under them (in pixels from the top, so however many rows it
+    needs on a narrow screen it never runs into the title: the plot moves down instead), and the chart's toolbar
+    upright in the right margin, clear of both."""
+    text = wrapped_title(title)
+    lines = text.count("<br>") + 1
+    title = {"text": text, "x": 0.0, "xanchor": "left", "y": 1 - TITLE_TOP_PX / height, "yanchor": "top",
+             "yref": "container"}
+    if subtitle is not None:
+        title["subtitle"] = {"text": wrapped_title(subtitle)}
+        lines += title["subtitle"]["text"].count("<br>") + 1
+    legend_top = TITLE_TOP_PX + TITLE_LINE_PX * lines + 6
     fig.update_layout(
         template=TEMPLATE,
-        title={"text": title, "x": 0.0, "xanchor": "left", "y": 0.98, "yanchor": "top", "yref": "container"},
-        legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"},
-        margin={"t": 110, "l": 70, "r": 30, "b": 60},
+        title=title,
+        legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": 1 - legend_top / height, "yanchor": "top",
+                "yref": "container"},
+        margin={"t": legend_top + 60, "l": 70, "r": MODEBAR_MARGIN, "b": 60},
+        modebar={"orientation": "v", "bgcolor": "rgba(255, 255, 255, 0.8)"},
         height=height,
         hovermode="closest",
     )
