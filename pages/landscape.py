@@ -17,7 +17,7 @@ from engine.runs import (
 from engine.tasks import Surface
 from optimizers import REGISTRY
 from ui.components import UrlState, download_buttons, escape_markdown, figure_with_caption
-from ui.controls import optimizer_controls, start_inputs, surface_picker
+from ui.controls import optimizer_controls, start_inputs, surface_arguments, surface_picker
 
 # Heavy ball on the quadratic: the measured map beside the theory's edge lr h < 2 (1 + momentum). (A comment, not a
 # docstring: Streamlit's magic would print a bare string on the page.)
@@ -95,6 +95,7 @@ url = UrlState("landscape")
 with st.sidebar:
     st.subheader("Surface", anchor=False)
     surface = surface_picker(url, DEFAULT_SURFACE)
+    arguments = surface_arguments(url, surface)  # a quadratic's condition number and rotation
     start_box = st.container()  # the start's fields, drawn once the axes say which coordinates they leave fixed
     noise = url.slider("gradient noise σ", "noise", 0.0, 0.0, 10.0, 0.1, fmt="%.1f",  # noqa: RUF001
                        help="Standard deviation of Gaussian noise added to every gradient (the same draws for all).")
@@ -125,7 +126,7 @@ if surface is None or choice is None or None in axes:
     st.stop()
 try:
     spec = LandscapeSpec(surface.key, choice, *axes, steps=int(steps), noise=float(noise),  # type: ignore[arg-type]
-                         task_args={"start": start})
+                         task_args={"start": start, **arguments})
     landscape = _landscape(spec.to_json(), float(tolerance))
 except ValueError as error:  # an axis range the optimizer refuses: its own message, never a traceback
     st.error(f"This map cannot run: {escape_markdown(str(error))}", icon=":material/error:")

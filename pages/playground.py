@@ -16,18 +16,23 @@ from engine.figures import (
 )
 from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, run_comparison
 from engine.tasks import get_surface
+from engine.theory import divergence_explanation
 from ui.components import UrlState, escape_markdown, figure_with_caption
-from ui.controls import optimizer_controls, start_inputs, surface_picker, valid_choices
+from ui.controls import optimizer_controls, start_inputs, surface_arguments, surface_picker, valid_choices
 
-# One per slot: on Rosenbrock, Adam crawls along the valley while heavy ball reaches the minimum's neighbourhood.
-# (A comment, not a docstring: Streamlit's magic would print a bare string on the page.)
-DEFAULT_OPTIMIZERS = ("adam:lr=0.05", "momentum:lr=0.001", "nesterov:lr=0.0005", "autosgm:lr=0.01")
+# The default comparison: one learning rate for all four, on a quadratic elongated (κ = 30) and turned (30°) so
+# that SGD crawls along the flat axis, heavy ball overshoots and spirals in, Nesterov damps the spiral and Adam's
+# per-coordinate steps take their own diagonal path. (A comment, not a docstring: Streamlit's magic prints those.)
+DEFAULT_SURFACE = "quadratic"
+DEFAULT_ARGUMENTS = {"condition": 30.0, "rotation": 30}
+DEFAULT_OPTIMIZERS = ("sgd:lr=0.01", "momentum:lr=0.01", "nesterov:lr=0.01", "adam:lr=0.01")
 SERIES = (  # (record key, log y, title, y axis)
     ("loss", True, "Loss", "loss f(x, y)"),
     ("effective_lr", True, "Effective learning rate", "||update|| / ||gradient||"),
     ("lr", True, "The optimizer's own learning rate", "lr"),
     ("cos_grad_prev", False, "Gradient alignment", "cos(g_t, g_{t-1})"),
 )
+PLAYGROUND_ONLY = ("n", "step", "surface3d", "speed")  # not passed on to the Landscape (nor opt1..opt4)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -37,31 +42,55 @@ def _run(spec_json: str) -> list[RunResult]:
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def _trajectory(spec_json: str, task: str, step: int, surface_3d: bool) -> go.Figure:
-    """The trajectory figure of the comparison ``spec_json`` on ``task``, scrubbed to ``step``."""
-    return trajectory_figure(get_surface(task), _run(spec_json), step=step, surface_3d=surface_3d)
+def _trajectory(spec_json: str, step: int, surface_3d: bool, frame_ms: int) -> go.Figure:
+    """The trajectory figure of the comparison ``spec_json``, opened at ``step``, playing a frame per ``frame_ms``."""
+    spec = ComparisonSpec.from_json(spec_json)
+    arguments = {name: value for name, value in spec.task_args.items() if name not in ("noise", "start")}
+    return trajectory_figure(get_surface(spec.task, **arguments), _run(spec_json), step=step, surface_3d=surface_3d,
+                             frame_ms=frame_ms)
+
+
+def _end_at_new_steps() -> None:
+    """A new number of steps opens the figure at its end, as a first visit does."""
+    st.session_state[url.key("step")] = st.session_state[url.key("steps")]
 
 
 # --- inputs -------------------------------------------------------------------------------------------------------
-url = UrlState("playground")
+st.title("Playground")
+st.markdown("Optimizers side by side on a 2-D loss surface, from the same start: at first SGD, heavy ball, Nesterov "
+            "and Adam, all at lr = 0.01, on an elongated bowl. Change anything in the sidebar and the runs redraw; "
+            "press ▶ play under the figure to watch them move, or drag its slider.")
+url = UrlState("playground", notices=st.container())  # a bad link's warnings, full width above everything
 choices: list[OptimizerChoice | None] = []
 with st.sidebar:
     st.subheader("Surface", anchor=False)
-    surface = surface_picker(url)
+    surface = surface_picker(url, DEFAULT_SURFACE)
+    # a link that names its surface without arguments (the Landscape's) means the engine's own: κ = 10, 0°
+    named = surface is not None and st.query_params.get("surface") == surface.key
+    arguments = surface_arguments(url, surface, {} if named else DEFAULT_ARGUMENTS)
+    if arguments:
+        surface = get_surface(surface.key, **arguments)
     x0, y0 = start_inputs(url, surface)
     noise = url.slider("gradient noise σ", "noise", 0.0, 0.0, 10.0, 0.1, fmt="%.1f",
                        help="Standard deviation of Gaussian noise added to every gradient (the same draws for all).")
-    steps = url.slider("steps", "steps", 200, 10, 2000, 10, help="Optimizer steps per run.")
-    count = url.slider("optimizers", "n", 2, 1, 4, 1, help="How many optimizers run side by side.")
+    steps = url.slider("steps", "steps", 200, 10, 2000, 10, help="Optimizer steps per run.",
+                       on_change=_end_at_new_steps)
+    count = url.slider("optimizers", "n", 4, 1, 4, 1, help="How many optimizers run side by side.")
     for slot in range(1, count + 1):
         with st.container(border=True):
             choices.append(optimizer_controls(url, slot, DEFAULT_OPTIMIZERS[slot - 1]))
+opens, speed_column, toggle = st.columns([1, 2, 1], vertical_alignment="bottom")
+with opens:
+    step = url.number_input("opens at step", "step", int(steps), 1, int(steps), 1,
+                            help="The step the figure (and a copied link) opens at; play and scrub in the figure.")
+with speed_column:
+    speed = url.slider("animation speed (frames/s)", "speed", 10, 1, 30, 1,
+                       help="How fast ▶ play grows the paths (up to 120 frames, evenly spread over the steps).")
+with toggle:
+    surface_3d = url.toggle("3-D surface", "surface3d", False, help="Draw the surface in 3-D (drag to rotate).")
 url.write()
 
 # --- guard --------------------------------------------------------------------------------------------------------
-st.title("Playground")
-st.markdown("Optimizers side by side on a 2-D loss surface, from the same start. Change anything in the sidebar "
-            "and the runs redraw; scrub the step slider to watch them move.")
 valid = valid_choices(choices)
 if surface is None:
     st.info("Fix the formula in the sidebar to draw its surface.", icon=":material/edit:")
@@ -70,10 +99,11 @@ if not valid:
     st.info("Fix the optimizer settings in the sidebar: none of them is valid.", icon=":material/tune:")
     st.stop()
 try:
-    spec = ComparisonSpec(surface.key, valid, steps=int(steps), task_args={"noise": noise, "start": (x0, y0)})
+    spec = ComparisonSpec(surface.key, valid, steps=int(steps),
+                          task_args={"noise": noise, "start": (x0, y0), **arguments})
     results = _run(spec.to_json())
-except ValueError as error:  # the controls prevent it; never a traceback in the browser
-    st.error(f"This configuration cannot run: {error}")
+except ValueError as error:  # an undefined start, say; never a traceback in the browser
+    st.error(f"This configuration cannot run: {escape_markdown(str(error))}", icon=":material/block:")
     st.stop()
 
 # --- figures ------------------------------------------------------------------------------------------------------
@@ -81,26 +111,24 @@ for result in results:
     name = escape_markdown(run_label(result))
     final = result.summary
     if result.status == "diverged":
-        st.error(f"**{name}**: diverged at step {result.diverged_at}: {escape_markdown(result.reason or '')}",
-                 icon=":material/trending_up:")
+        choice = result.spec.optimizer
+        why = divergence_explanation(surface, (x0, y0), choice.key, choice.hyperparameters)
+        st.error(f"**{name}**: diverged at step {result.diverged_at}: {escape_markdown(result.reason or '')}"
+                 + (f". {escape_markdown(why)}." if why else ""), icon=":material/trending_up:")
     else:
         where = escape_markdown(f"loss {final['final_loss']:.4g} at ({final['final_x']:.4g}, {final['final_y']:.4g})")
         st.success(f"**{name}**: {result.status} after {int(final['steps_done'])} steps, {where}",
                    icon=":material/flag:")
 
-shared = {name: value for name, value in st.query_params.items() if name != "n" and not name.startswith("opt")}
+shared = {name: value for name, value in st.query_params.items()
+          if name not in PLAYGROUND_ONLY and not name.startswith("opt")}
 for column, choice in zip(st.columns(len(valid)), valid, strict=True):  # this surface, one optimizer, as a map
     column.page_link("pages/landscape.py", label=f"Open {choice.label} as a landscape", icon=":material/grid_on:",
                      query_params=shared | {"opt1": str(choice)},
                      help="A map of runs of this optimizer over two of its hyperparameters, on this surface.")
 
-last_step = max((int(r.records[-1]["step"]) for r in results if r.records), default=1)
-scrub, toggle = st.columns([4, 1], vertical_alignment="bottom")
-step = scrub.slider("step", 1, max(last_step, 2), max(last_step, 2), key=f"playground.step.{last_step}",
-                    help="Move every run's marker to where it was at this step.") if last_step > 1 else 1
-surface_3d = toggle.toggle("3-D surface", key="playground.3d", help="Draw the surface in 3-D (drag to rotate).")
-figure_with_caption(_trajectory(spec.to_json(), surface.key, step, surface_3d), RUN_CAPTIONS["trajectory"],
-                    key="trajectory")
+figure_with_caption(_trajectory(spec.to_json(), int(step), surface_3d, round(1000 / speed)),
+                    RUN_CAPTIONS["trajectory"], key="trajectory")
 for key, log_y, title, y_title in SERIES:
     figure_with_caption(series_figure(results, key, log_y=log_y, title=title, y_title=y_title), RUN_CAPTIONS[key],
                         key=key)

@@ -177,9 +177,15 @@ def test_a_cells_playground_link_opens_that_run() -> None:
     assert comparison is not None and comparison.runs() == [cell]
     formula = landscape("expr:x**2 + 3*y**2", "sgd", "lr=0.01:0.5:3", "x0=-4:4:3", steps=20).cell(0.5, 4.0)
     assert playground_comparison(link_text(playground_query(formula))).runs() == [formula]  # type: ignore[union-attr]
-    with pytest.raises(ValueError, match="the Playground has no condition"):
-        playground_query(landscape("quadratic", "sgd", "lr=0.01:0.1:2", "x0=-1:1:2",
-                                   task_args={"condition": 4}).cell(0.01, 0.5))
+    # the Playground has the quadratic's condition number and rotation: a cell of a rotated, stretched bowl opens there
+    bowl = landscape("quadratic", "sgd", "lr=0.01:0.1:2", "x0=-1:1:2",
+                     task_args={"condition": 4.0, "rotation": 30.0}).cell(0.01, 0.5)
+    query = playground_query(bowl)
+    assert (query["condition"], query["rotation"]) == ("4.0", "30.0")
+    assert playground_comparison(link_text(query)).runs() == [bowl]  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="the Playground has no domain"):
+        playground_query(landscape("expr:x**2 + y**2", "sgd", "lr=0.01:0.1:2", "x0=-1:1:2",
+                                   task_args={"domain": ((-3, 3), (-3, 3))}).cell(0.01, 0.5))
 
 
 # --- figure -------------------------------------------------------------------------------------------------------

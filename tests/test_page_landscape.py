@@ -10,9 +10,10 @@ from ui.components import escape_markdown
 
 LANDSCAPE, PLAYGROUND = "pages/landscape.py", "pages/playground.py"
 SMALL = {"xn": "12", "yn": "8", "steps": "100"}  # a quick map for most tests
-DEFAULTS = {"surface": "quadratic", "noise": "0", "steps": "200", "opt1": "momentum", "xname": "lr", "xlo": "1e-05",
-            "xhi": "1", "xscale": "log", "xn": "64", "yname": "momentum", "ylo": "0", "yhi": "0.999",
-            "yscale": "linear", "yn": "64", "x0": "1.5", "y0": "0.5", "metric": "final_loss"}
+DEFAULTS = {"surface": "quadratic", "condition": "10", "rotation": "0", "noise": "0", "steps": "200",
+            "opt1": "momentum", "xname": "lr", "xlo": "1e-05", "xhi": "1", "xscale": "log", "xn": "64",
+            "yname": "momentum", "ylo": "0", "yhi": "0.999", "yscale": "linear", "yn": "64", "x0": "1.5", "y0": "0.5",
+            "metric": "final_loss"}
 
 
 def heatmap(at: AppTest) -> dict:

@@ -2,15 +2,15 @@
 with one control per hyperparameter, generated from the registry."""
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import streamlit as st
 
 from engine.runs import OptimizerChoice
-from engine.tasks import EXPR_DOMAIN, EXPR_PREFIX, EXPR_START, SURFACES, Surface, get_surface
+from engine.tasks import EXPR_DOMAIN, EXPR_PREFIX, EXPR_START, SURFACES, Surface, get_surface, surface_argument_names
 from optimizers import REGISTRY, HyperParam
 from optimizers.registry import HyperValue
-from ui.components import UrlState, plain_number
+from ui.components import UrlState, escape_markdown, plain_number
 
 # --- surface controls ---------------------------------------------------------------------------------------------
 
@@ -28,7 +28,9 @@ def surface_picker(state: UrlState, default: str = "rosenbrock") -> Surface | No
         x0, y0 = EXPR_START if chosen == SURFACE_FORMULA else SURFACES[chosen].start
         state.set(x0=float(x0), y0=float(y0))
 
-    options = {key: surface.name for key, surface in SURFACES.items()} | {SURFACE_FORMULA: "formula…"}
+    # a surface's name without its default arguments ("Quadratic", not "Quadratic (κ = 10, 0°)"): controls set them
+    options = {key: surface.name.partition(" (")[0] for key, surface in SURFACES.items()}
+    options[SURFACE_FORMULA] = "formula…"
     chosen = state.selectbox("loss surface", "surface", default, options, on_change=reset_start,
                              help="A classic test function, or your own formula in x and y.")
     if chosen != SURFACE_FORMULA:
@@ -38,8 +40,35 @@ def surface_picker(state: UrlState, default: str = "rosenbrock") -> Surface | No
     try:
         return get_surface(EXPR_PREFIX + formula)
     except ValueError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(escape_markdown(str(error)), icon=":material/error:")
         return None
+
+
+CONDITION_RANGE = (1, 1000)  # the condition-number slider's ends, in decades of LOG_MANTISSAS stops
+
+
+def surface_arguments(state: UrlState, surface: Surface | None,
+                      defaults: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The surface's own arguments as controls, in the URL: a condition number kappa (``condition``, a log slider over
+    1 .. 1000) and a rotation in degrees (``rotation``, -90 .. 90: with the quadratic's symmetry, every orientation)
+    for a surface that takes them (the quadratic), starting at ``defaults`` (else the engine's: 10 and 0); none for
+    the others. ``get_surface(surface.key, **arguments)`` draws it."""
+    names = surface_argument_names(surface.key) if surface is not None else ()
+    defaults = defaults or {}
+    arguments: dict[str, float] = {}
+    if "condition" in names:
+        low, high = CONDITION_RANGE
+        stops = [v for k in range(round(math.log10(low)), round(math.log10(high)) + 1) for m in LOG_MANTISSAS
+                 if low <= (v := float(f"{m}e{k}")) <= high]
+        arguments["condition"] = float(state.select_slider(
+            "condition number κ", "condition", float(defaults.get("condition", 10.0)), stops, format_func=plain_number,
+            help="The ratio of the largest curvature to the smallest: how elongated the bowl is. Gradient descent "
+                 "needs lr < 2 / κ."))
+    if "rotation" in names:
+        rotation = state.slider("rotation (degrees)", "rotation", int(defaults.get("rotation", 0)), -90, 90, 1,
+                                help="The angle of the bowl's flat axis from the x axis.")
+        arguments["rotation"] = float(rotation)
+    return arguments
 
 
 def start_inputs(state: UrlState, surface: Surface | None, *, skip: Collection[str] = ()) -> tuple[float, float]:
@@ -157,7 +186,7 @@ def optimizer_controls(state: UrlState, slot: int, default: str, *,
         choice = OptimizerChoice(key, values)
     except ValueError as error:
         state.record(name, key + (":" + changed if changed else ""))
-        st.error(str(error), icon=":material/error:")
+        st.error(escape_markdown(str(error)), icon=":material/error:")
         return None
     state.record(name, str(choice))
     return choice

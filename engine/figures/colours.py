@@ -1,8 +1,11 @@
 """One colour per registered optimizer, the same on every page and in every exported figure.
 
-Colours come from Paul Tol's colour-blind-safe "muted" scheme (nine hues), extended by the dark brown of CARTO's
-"Safe" scheme and black, and are assigned in ``REGISTRY`` order; a registry longer than the palette cycles through
-it again. Keys the registry does not know get a neutral grey, so a figure never fails for want of a colour.
+Colours are assigned in ``REGISTRY`` order from ``PALETTE``, eleven colours picked so that any two of them tell
+apart at a glance (CIELAB distance at least 25, and two colours of one hue family differ clearly in lightness: see
+``tests/test_colours.py``). They come from Okabe & Ito's colour-blind-safe set (blue, vermillion), Paul Tol's "muted"
+and "light" schemes and CARTO's "Bold", "Prism" and "Safe", none of them in ``SERIES``; a registry longer than the
+palette cycles through it again. Keys the registry does not know get a neutral grey, so a figure never fails for want
+of a colour.
 """
 
 from __future__ import annotations
@@ -10,21 +13,21 @@ from __future__ import annotations
 from optimizers.registry import REGISTRY
 
 PALETTE: tuple[str, ...] = (
-    "#332288",  # indigo: SGD
-    "#44AA99",  # teal: heavy ball
-    "#DDCC77",  # sand: Nesterov
-    "#117733",  # green: Adam
-    "#882255",  # wine: AdamW
-    "#661100",  # dark brown (CARTO Safe): Adam + linear warmup
-    "#CC6677",  # rose: GNW-Adam
-    "#88CCEE",  # cyan: A2Grad
-    "#AA4499",  # purple: AGAW
-    "#999933",  # olive: GAO
+    "#0072B2",  # blue (Okabe-Ito): SGD
+    "#D55E00",  # vermillion (Okabe-Ito): heavy ball
+    "#5F4690",  # violet (CARTO Prism): Nesterov
+    "#117733",  # green (Tol muted): Adam
+    "#008695",  # petrol (CARTO Bold): AdamW
+    "#EE99AA",  # pink (Tol light): Adam + linear warmup
+    "#661100",  # dark brown (CARTO Safe): GNW-Adam
+    "#88CCEE",  # sky (Tol muted): A2Grad
+    "#882255",  # wine (Tol muted): AGAW
+    "#999933",  # olive (Tol muted): GAO
     "#000000",  # black: AutoSGM
 )
-"""Colour-blind-safe qualitative colours, in assignment order: the research optimizers, often drawn together, get
-hues far apart (rose, cyan, purple, olive, black), and so do the pairs the claims compare (Adam's green against
-each)."""
+"""Distinguishable qualitative colours, in assignment order: the Playground's default comparison (SGD, heavy ball,
+Nesterov, Adam) gets four far-apart hues, the research optimizers, often drawn together, get brown, sky, wine,
+olive and black, and every one of them stands apart from Adam's green, which the claims compare them with."""
 
 NEUTRAL = "#888888"
 """The colour of an optimizer the registry does not know."""

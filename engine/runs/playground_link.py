@@ -1,12 +1,13 @@
 """A Playground link read back as the comparison it shows (so another page can rerun some of its optimizers), and
 written for one run (so the Landscape opens a cell's run there).
 
-The Playground writes its whole configuration into its URL (``surface``, ``formula`` for a typed surface, the start
-``x0`` / ``y0``, gradient ``noise``, ``steps``, the count ``n`` and ``opt1`` .. ``opt<n>`` in ``OptimizerChoice``
-form). ``playground_comparison`` turns such a link (the whole URL or the part after ``?``) into a
-``ComparisonSpec``; the Stability page uses it to rerun a link's AutoSGM runs and read their stability margin. A
-missing parameter takes the engine's default (the surface's own start, no noise, ``ComparisonSpec``'s steps); a bad
-one raises ``ValueError`` with the field's message, as everywhere.
+The Playground writes its whole configuration into its URL (``surface``, ``formula`` for a typed surface, the
+surface's own arguments such as a quadratic's ``condition`` and ``rotation``, the start ``x0`` / ``y0``, gradient
+``noise``, ``steps``, the count ``n`` and ``opt1`` .. ``opt<n>`` in ``OptimizerChoice`` form).
+``playground_comparison`` turns such a link (the whole URL or the part after ``?``) into a ``ComparisonSpec``; the
+Stability page uses it to rerun a link's AutoSGM runs and read their stability margin. A missing parameter takes the
+engine's default (the surface's own start, no noise, ``ComparisonSpec``'s steps); a bad one raises ``ValueError``
+with the field's message, as everywhere.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Collection
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from engine.runs.spec import ComparisonSpec, OptimizerChoice, RunSpec
-from engine.tasks.surface_task import RUN_ARGS
+from engine.tasks.surface_task import RUN_ARGS, surface_argument_names
 from engine.tasks.surfaces import EXPR_PREFIX, SURFACES, get_surface
 from optimizers.validation import check_number
 
@@ -41,7 +42,10 @@ def playground_comparison(link: str, keys: Collection[str] | None = None) -> Com
     query = link_query(link)
     owner = "Playground link"
     surface_name = query.get("surface", "rosenbrock")
-    surface = get_surface(EXPR_PREFIX + query.get(FORMULA, "") if surface_name == FORMULA else surface_name)
+    arguments = {name: float(_query_number(query, name, 0.0)) for name in surface_argument_names(surface_name)
+                 if name in query}
+    surface = get_surface(EXPR_PREFIX + query.get(FORMULA, "") if surface_name == FORMULA else surface_name,
+                          **arguments)
     count = int(check_number(owner, "n", _query_number(query, "n", MAX_OPTIMIZERS), low=1, high=MAX_OPTIMIZERS,
                              integer=True))
     choices = [OptimizerChoice.parse(query[f"opt{slot}"]) for slot in range(1, count + 1) if f"opt{slot}" in query]
@@ -50,7 +54,7 @@ def playground_comparison(link: str, keys: Collection[str] | None = None) -> Com
         return None
     start = (float(_query_number(query, "x0", surface.start[0])),
              float(_query_number(query, "y0", surface.start[1])))
-    task_args = {"noise": float(_query_number(query, "noise", 0.0)), "start": start}
+    task_args = {"noise": float(_query_number(query, "noise", 0.0)), "start": start, **arguments}
     steps = int(_query_number(query, "steps", ComparisonSpec.steps))
     return ComparisonSpec(surface.key, kept, steps=steps, task_args=task_args)
 
@@ -70,9 +74,10 @@ def _query_number(query: dict[str, str], name: str, default: float) -> float:
 
 def playground_query(run: RunSpec) -> dict[str, str]:
     """The Playground URL's parameters that open ``run`` there (``playground_comparison`` read back), numbers written
-    exactly (``repr``); ``ValueError`` for what the Playground cannot show (a surface argument such as a quadratic's
-    condition, a seed other than 0 under noise)."""
-    extra = sorted(set(run.task_args) - set(RUN_ARGS))
+    exactly (``repr``), the surface's own arguments (a quadratic's condition and rotation) included; ``ValueError``
+    for what the Playground cannot show (a formula's domain, a seed other than 0 under noise)."""
+    arguments = {name: run.task_args[name] for name in surface_argument_names(run.task) if name in run.task_args}
+    extra = sorted(set(run.task_args) - set(RUN_ARGS) - set(arguments))
     if extra:
         raise ValueError(f"Playground link: the Playground has no {extra[0]}; it draws the surface's defaults")
     noise = float(run.task_args.get("noise", 0.0))
@@ -82,5 +87,5 @@ def playground_query(run: RunSpec) -> dict[str, str]:
     surface = {"surface": run.task} if run.task in SURFACES else \
         {"surface": FORMULA, FORMULA: run.task.removeprefix(EXPR_PREFIX)}
     x0, y0 = run.task_args.get("start") or get_surface(run.task).start
-    return {**surface, "x0": repr(float(x0)), "y0": repr(float(y0)), "noise": repr(noise), "steps": str(run.steps),
-            "n": "1", "opt1": str(run.optimizer)}
+    return {**surface, **{name: repr(float(value)) for name, value in arguments.items()}, "x0": repr(float(x0)),
+            "y0": repr(float(y0)), "noise": repr(noise), "steps": str(run.steps), "n": "1", "opt1": str(run.optimizer)}

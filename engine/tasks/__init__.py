@@ -8,6 +8,7 @@ from engine.tasks.expression import parse_formula
 from engine.tasks.mnist1d import load_mnist1d
 from engine.tasks.mnist1d_task import MNIST1D, steps_per_epoch
 from engine.tasks.models import layer_names, mlp
+from engine.tasks.surface_task import surface_argument_names
 from engine.tasks.surfaces import EXPR_DOMAIN, EXPR_PREFIX, EXPR_START, SURFACES, Surface, get_surface, grid
 from engine.tasks.task import Outcome, Recorder, RunRequest, Task
 
@@ -31,4 +32,5 @@ __all__ = [
     "named_tasks",
     "parse_formula",
     "steps_per_epoch",
+    "surface_argument_names",
 ]

@@ -2,10 +2,11 @@
 
 Fairness: for a seed every optimizer starts from the same weights (``mlp(generator=Generator().manual_seed(seed))``),
 sees the same split (``load_mnist1d(seed)``) and the same mini-batches (a generator seeded with ``2 * seed + 1``
-draws each epoch's permutation, ``batch_order``). A record is logged every ``log_every`` steps (the network's step
-measures through ``telemetry.NetworkProbe``) and a row at the end of every epoch (loss and accuracy on the three
-splits). The run diverges at the first step whose loss is not finite; the unlogged steps' losses are checked in one
-host sync at the next logged step and at the end of the epoch.
+draws each epoch's permutation, ``batch_order``). A record is logged at the first step (so a live view draws at
+once) and then every ``log_every`` steps (``logged_step``; the network's step measures through
+``telemetry.NetworkProbe``), and a row at the end of every epoch (loss and accuracy on the three splits). The run
+diverges at the first step whose loss is not finite; the unlogged steps' losses are checked in one host sync at the
+next logged step and at the end of the epoch.
 
 ``run_batch`` trains R runs as one computation (``MNIST1DBatch``): the MLPs stacked as [R, out, in] weights
 (``stacked_mlp``), each run with its seed's initial weights, split and mini-batches, each optimizer stepping its rows
@@ -42,6 +43,11 @@ ARGS = ("depth", "width")
 def steps_per_epoch(batch_size: int) -> int:
     """Optimizer steps in one pass over MNIST-1D's training split (the last batch may be smaller)."""
     return math.ceil((TRAIN_SIZE - VALIDATION_SIZE) / batch_size)
+
+
+def logged_step(step: int, log_every: int) -> bool:
+    """Whether step ``step`` (from 1) logs a record: the first step, then every ``log_every``-th."""
+    return step == 1 or step % log_every == 0
 
 
 def batch_order(generator: torch.Generator, size: int, batch_size: int) -> list[Tensor]:
@@ -133,7 +139,7 @@ class MNIST1DTask(Task):
                 optimizer.zero_grad(set_to_none=True)
                 loss = functional.cross_entropy(model(data.x_train[index]), data.y_train[index])
                 loss.backward()
-                logged, before_logged = step % log_every == 0, (step + 1) % log_every == 0
+                logged, before_logged = logged_step(step, log_every), (step + 1) % log_every == 0
                 if logged or before_logged:
                     probe.capture(step, weights=logged)
                 optimizer.step()
@@ -216,7 +222,7 @@ class MNIST1DBatch:
 
     def run(self, recorders: Sequence[Recorder]) -> BatchFate:
         """Every run for the settings' epochs, or until it diverges or ``recorders[r].stop()``; telemetry into
-        ``recorders[r]`` every ``log_every`` steps and every epoch."""
+        ``recorders[r]`` at the steps ``logged_step`` names and every epoch."""
         settings = self.settings
         batch_size, log_every, per_epoch = settings.batch_size, settings.log_every, steps_per_epoch(settings.batch_size)
         pending_steps: list[int] = []  # the steps since the last check, whose [R] losses are checked in one sync
@@ -235,7 +241,7 @@ class MNIST1DBatch:
                     param.grad = None
                 losses = self.model.losses(x[:, start:start + batch_size], y[:, start:start + batch_size])
                 losses.sum().backward()
-                logged, before_logged = step % log_every == 0, (step + 1) % log_every == 0
+                logged, before_logged = logged_step(step, log_every), (step + 1) % log_every == 0
                 grads = [param.grad for param in self.model.params]
                 if logged or before_logged:
                     self.probe.capture(step, grads, weights=logged)

@@ -20,12 +20,29 @@ import torch
 from engine.tasks import telemetry
 from engine.tasks.batch import group_requests, in_request_order
 from engine.tasks.surface_batch import DOMAIN_FACTOR, SurfaceBatch, left_domain
-from engine.tasks.surfaces import Surface, get_surface
+from engine.tasks.surfaces import _ARGUMENTS, Surface, get_surface
 from engine.tasks.task import Outcome, Recorder, RunRequest, Task, finite_best
 from optimizers.validation import check_number
 
 RUN_ARGS = ("noise", "start")
 """Task arguments that belong to the run rather than to the surface."""
+
+
+def surface_argument_names(key: str) -> tuple[str, ...]:
+    """The arguments the named surface ``key`` takes (the quadratic's ``condition`` and ``rotation``), so that a page
+    can offer a control for each without asking which surface it is; none for the others and for formulas."""
+    return _ARGUMENTS.get(key, ())
+
+
+def defined_at(surface: Surface, start: Sequence[float]) -> None:
+    """Raise ``ValueError`` naming the point when f or its gradient is not finite at ``start``."""
+    point = torch.tensor([float(start[0]), float(start[1])], dtype=torch.float64, requires_grad=True)
+    loss = surface.at(point)
+    (grad,) = torch.autograd.grad(loss, point)
+    if not (math.isfinite(loss.item()) and bool(torch.isfinite(grad).all())):
+        what = f"f = {loss.item():g}" if not math.isfinite(loss.item()) else f"its gradient is {grad.tolist()}"
+        raise ValueError(f"{surface.name}: f is undefined at the start ({point[0].item():g}, {point[1].item():g}) "
+                         f"({what} there); move the start to where f is defined, or change the formula")
 
 
 class SurfaceTask(Task):
@@ -52,8 +69,12 @@ class SurfaceTask(Task):
         return get_surface(self.key, **{name: value for name, value in task_args.items() if name not in RUN_ARGS})
 
     def check_args(self, task_args: Mapping[str, Any]) -> None:
-        self.surface(task_args)
+        """The surface's own arguments, ``noise`` >= 0, and a start where f and its gradient are finite (``log(x)``
+        at x = -4 is refused here, before any run, rather than diverging at step 1)."""
+        surface = self.surface(task_args)
         check_number(self.key, "noise", task_args.get("noise", 0.0), low=0.0)
+        start = task_args.get("start")
+        defined_at(surface, surface.start if start is None else start)
 
     def total_steps(self, steps: int, epochs: int, batch_size: int) -> int:
         return steps

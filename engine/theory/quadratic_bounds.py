@@ -29,18 +29,28 @@ from engine.theory.stability import kappa_max
 from optimizers.autosgm_maths import filter_gain
 
 
+def curvature_at(surface: Surface, point: tuple[float, float]) -> float | None:
+    """The largest eigenvalue of the surface's Hessian at ``point`` (the curvature along the steepest direction
+    there, in float64 by autograd); None where the Hessian is not finite."""
+    hessian = _hessian(surface, point)
+    return float(torch.linalg.eigvalsh(hessian)[-1]) if bool(torch.isfinite(hessian).all()) else None
+
+
 def largest_curvature(surface: Surface) -> float | None:
     """h, the largest eigenvalue of the surface's Hessian, when the surface is a convex quadratic (the Hessian the
     same, to 1e-9, at the domain's centre and its four corners, and positive definite); None otherwise."""
     (low_x, high_x), (low_y, high_y) = surface.domain
     points = [((low_x + high_x) / 2, (low_y + high_y) / 2), (low_x, low_y), (low_x, high_y), (high_x, low_y),
               (high_x, high_y)]
-    hessians = [torch.autograd.functional.hessian(surface.at, torch.tensor(point, dtype=torch.float64))
-                for point in points]
+    hessians = [_hessian(surface, point) for point in points]
     if not all(torch.allclose(hessian, hessians[0], rtol=1e-9, atol=1e-12) for hessian in hessians):
         return None
     eigenvalues = torch.linalg.eigvalsh(hessians[0])
     return float(eigenvalues[-1]) if float(eigenvalues[0]) > 0 else None
+
+
+def _hessian(surface: Surface, point: tuple[float, float]) -> torch.Tensor:
+    return torch.autograd.functional.hessian(surface.at, torch.tensor(point, dtype=torch.float64))
 
 
 def stability_margin(key: str, hyper: Mapping[str, Any], h: float) -> Array | None:
