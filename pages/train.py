@@ -9,6 +9,7 @@ import streamlit as st
 
 from engine.figures import (
     BAND_CAPTION,
+    NO_INTERNALS,
     RUN_CAPTIONS,
     band_epoch_figure,
     band_internals_figure,
@@ -22,8 +23,8 @@ from engine.figures import (
     telemetry_csv,
     two_seed_note,
 )
-from engine.jobs import JobStatus, UnknownJob, get_manager
-from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, mean_ci, store
+from engine.jobs import Busy, JobStatus, UnknownJob, get_manager
+from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, group_runs, mean_ci, store
 from engine.tasks import MNIST1D, get_task, steps_per_epoch
 from ui.components import (
     UrlState,
@@ -40,9 +41,12 @@ from ui.controls import optimizer_controls, valid_choices
 # (A comment, not a docstring: Streamlit's magic would print a bare string on the page.)
 DEFAULT_OPTIMIZERS = ("adam:lr=0.0047", "agaw:target_lr=0.0046,gamma=1.7,warmup_steps=107", "sgd:lr=0.05",
                       "nesterov:lr=0.01")
+# The comparison a first visit starts when nothing was run here yet: Adam against AGAW (whose warmup shows in the
+# internals), one seed, a few epochs, so every curve fills in within seconds.
+FIRST_COMPARISON = {"epochs": 5, "batch": 128, "seeds": 1, "optimizers": DEFAULT_OPTIMIZERS[:2]}
 POLL_SECONDS = 1.0
 MIN_RECORDS = 20  # logged steps per run at least: a short run logs more often than every 10 steps
-JOB, SESSION, PAST = "train.job", "train.session", "train.past"  # session_state keys
+JOB, SESSION, PAST, OPENED = "train.job", "train.session", "train.past", "train.opened"  # session_state keys
 TRAIN_CAPTIONS = {
     "loss": "Training loss (solid) and validation loss (dotted) after every epoch, on a log scale. A validation "
     "curve that turns up while the training loss keeps falling is overfitting; the gap between the two is the "
@@ -80,16 +84,15 @@ def _ci(values: Sequence[float], percent: bool) -> str:
     return text
 
 
-def summary_rows(results: Sequence[RunResult]) -> list[dict[str, object]]:
-    """One row per optimizer: mean and 95% CI over its seeds of each metric, how many runs diverged and, when any
-    run in the table was cancelled, how many were cancelled (on every row, so the column reads as counts)."""
-    groups: dict[str, list[RunResult]] = {}
-    for result in results:
-        groups.setdefault(str(result.spec.optimizer), []).append(result)
+def summary_rows(results: Sequence[RunResult], describe: bool = False) -> list[dict[str, object]]:
+    """One row per group of runs with identical settings (``group_runs``; ``describe`` names each group's epochs and
+    seeds): mean and 95% CI over its seeds of each metric, how many runs diverged and, when any run in the table was
+    cancelled, how many were cancelled (on every row, so the column reads as counts)."""
     rows = []
-    for runs in groups.values():
+    for group in group_runs(results, describe=describe):
+        runs = group.runs
         ended = [r for r in runs if r.status != "cancelled"]
-        row: dict[str, object] = {"optimizer": runs[0].spec.optimizer.label, "seeds": len(ended)}
+        row: dict[str, object] = {"optimizer": group.label, "seeds": len(ended)}
         for key, column, percent in METRICS:
             row[column] = _ci([float(r.summary.get(key, math.nan)) for r in ended], percent)
         row["diverged"] = sum(r.status == "diverged" for r in runs)
@@ -101,43 +104,108 @@ def summary_rows(results: Sequence[RunResult]) -> list[dict[str, object]]:
     return rows
 
 
-def summary_table(results: Sequence[RunResult]) -> None:
-    st.table(summary_rows(results), hide_index=True, border="horizontal")
+def summary_table(results: Sequence[RunResult], describe: bool = False) -> None:
+    st.table(summary_rows(results, describe), hide_index=True, border="horizontal")
     st.caption("Mean over seeds ± the half-width of its 95% confidence interval (Student t; none with one seed). "
                "Diverged runs are counted, not averaged.")
 
 
-def figures(results: Sequence[RunResult], prefix: str, bands: bool) -> None:
-    """The Train page's figures of ``results``, keyed ``<prefix>.<figure>``: each optimizer's mean over its seeds with
-    a 95% band when ``bands``, else every seed's own line."""
+def _has(results: Sequence[RunResult], rows: str, key: str) -> bool:
+    """Whether some run has a finite value of ``key`` (any ``key`` prefix match when it ends in ``/``) in its
+    ``rows`` (``records`` or ``epochs``): a figure of it would draw something."""
+    return any(isinstance(value, float | int) and math.isfinite(value)
+               for result in results for row in getattr(result, rows)
+               for name, value in row.items() if name == key or (key.endswith("/") and name.startswith(key)))
+
+
+def figures(results: Sequence[RunResult], prefix: str, bands: bool, describe: bool = False) -> None:
+    """The Train page's figures of ``results``, keyed ``<prefix>.<figure>``: each group's mean over its seeds with
+    a 95% band when ``bands``, else every seed's own line; ``describe`` names each group's epochs and seeds. Only
+    figures with data are drawn (a run that has just started has no epoch yet, and its first step no previous
+    gradient): a line says when the others come."""
     results = list(results)
     epoch, series, layers, internals = (
         (band_epoch_figure, band_series_figure, band_layers_figure, band_internals_figure) if bands
         else (epoch_figure, series_figure, layers_figure, internals_figure))
-    if bands:
+    if _has(results, "epochs", "train_loss"):
+        figure_with_caption(epoch(results, ("train_loss", "val_loss"), names=("train", "validation"), log_y=True,
+                                  title="Loss per epoch", y_title="cross-entropy", describe=describe),
+                            TRAIN_CAPTIONS["loss"], key=f"{prefix}.loss")
+        figure_with_caption(epoch(results, ("test_accuracy",), title="Test accuracy per epoch",
+                                  y_title="test accuracy", describe=describe),
+                            TRAIN_CAPTIONS["accuracy"], key=f"{prefix}.accuracy")
+    else:
+        st.caption("The loss and the test accuracy per epoch appear here when the first epoch ends.")
+    if _has(results, "records", "effective_lr"):
+        figure_with_caption(series(results, "effective_lr", log_y=True, title="Effective learning rate",
+                                   y_title="||update|| / ||gradient||", describe=describe),
+                            TRAIN_CAPTIONS["effective_lr"], key=f"{prefix}.effective_lr")
+    if _has(results, "records", "cos_grad_prev"):
+        figure_with_caption(series(results, "cos_grad_prev", title="Gradient alignment", y_title="cos(g_t, g_{t-1})",
+                                   describe=describe),
+                            TRAIN_CAPTIONS["cos_grad_prev"], key=f"{prefix}.cos")
+    if _has(results, "records", "grad_norm/"):
+        figure_with_caption(layers(results, describe=describe), TRAIN_CAPTIONS["layers"], key=f"{prefix}.layers")
+    if _has(results, "records", "stat/"):
+        figure_with_caption(internals(results, describe=describe), TRAIN_CAPTIONS["internals"],
+                            key=f"{prefix}.internals")
+    elif results and all(result.records for result in results):
+        st.caption(f"Optimizer internals: {NO_INTERNALS}")
+    if bands:  # after the figures: on a phone's first screen the first figure comes before any reading
         st.caption(escape_markdown(BAND_CAPTION))
-        if note := two_seed_note(results):
+        if note := two_seed_note(results, describe=describe):
             st.info(escape_markdown(note), icon=":material/info:")
-    figure_with_caption(epoch(results, ("train_loss", "val_loss"), names=("train", "validation"), log_y=True,
-                              title="Loss per epoch", y_title="cross-entropy"),
-                        TRAIN_CAPTIONS["loss"], key=f"{prefix}.loss")
-    figure_with_caption(epoch(results, ("test_accuracy",), title="Test accuracy per epoch", y_title="test accuracy"),
-                        TRAIN_CAPTIONS["accuracy"], key=f"{prefix}.accuracy")
-    figure_with_caption(series(results, "effective_lr", log_y=True, title="Effective learning rate",
-                               y_title="||update|| / ||gradient||"),
-                        TRAIN_CAPTIONS["effective_lr"], key=f"{prefix}.effective_lr")
-    figure_with_caption(series(results, "cos_grad_prev", title="Gradient alignment", y_title="cos(g_t, g_{t-1})"),
-                        TRAIN_CAPTIONS["cos_grad_prev"], key=f"{prefix}.cos")
-    figure_with_caption(layers(results), TRAIN_CAPTIONS["layers"], key=f"{prefix}.layers")
-    figure_with_caption(internals(results), TRAIN_CAPTIONS["internals"], key=f"{prefix}.internals")
 
 
-def downloads(results: Sequence[RunResult], prefix: str) -> None:
+def downloads(results: Sequence[RunResult], prefix: str, describe: bool = False) -> None:
     left, right = st.columns(2)
-    left.download_button("telemetry (CSV)", telemetry_csv(results), file_name=f"{prefix}_telemetry.csv",
+    left.download_button("telemetry (CSV)", telemetry_csv(results, describe=describe),
+                         file_name=f"{prefix}_telemetry.csv",
                          mime="text/csv", icon=":material/download:", width="stretch", key=f"{prefix}.csv")
     right.download_button("specs and summaries (JSON)", summary_json(results), file_name=f"{prefix}_runs.json",
                           mime="application/json", icon=":material/download:", width="stretch", key=f"{prefix}.json")
+
+
+def first_comparison() -> ComparisonSpec:
+    """The small comparison a first visit starts when no comparison was saved here yet (``FIRST_COMPARISON``)."""
+    epochs, batch = FIRST_COMPARISON["epochs"], FIRST_COMPARISON["batch"]
+    return ComparisonSpec(MNIST1D, tuple(OptimizerChoice.parse(text) for text in FIRST_COMPARISON["optimizers"]),
+                          epochs=epochs, batch_size=batch, log_every=log_every_for(epochs, batch),
+                          seeds=tuple(range(FIRST_COMPARISON["seeds"])))
+
+
+def log_every_for(epochs: int, batch: int) -> int:
+    """The task's logging interval, shortened so that a short run still logs ``MIN_RECORDS`` steps."""
+    return min(get_task(MNIST1D).default_log_every, max(1, epochs * steps_per_epoch(batch) // MIN_RECORDS))
+
+
+def open_first(session: str) -> tuple[str | None, str]:
+    """A first visit without any settings in its link opens on a comparison: the one saved last on this machine,
+    else a small one started now (``first_comparison``). Returns its job id (None when the server is too busy to
+    start one) and the line that says what is shown."""
+    latest = store.latest_job(MNIST1D)
+    if latest is not None:
+        return latest, "the last comparison run on this server"
+    manager, spec = get_manager(), first_comparison()
+    started = next((job.job_id for job in manager.jobs() if job.spec == spec and not job.done), None)
+    if started is not None:  # another first visit started it a moment ago: share it rather than train it twice
+        return started, "a small comparison, started for you"
+    try:
+        return manager.submit(spec, session=session), "a small comparison, started for you"
+    except Busy as error:
+        return None, str(error)
+
+
+def settings_into_url(spec: ComparisonSpec) -> None:
+    """Put the comparison's settings into the URL before the sidebar reads it, so the controls show what is shown
+    and the link reproduces it; settings the controls cannot show (more than four optimizers, other seeds, values
+    past a slider's range) leave the URL as it is."""
+    if (len(spec.optimizers) > 4 or spec.seeds != tuple(range(len(spec.seeds))) or not 1 <= len(spec.seeds) <= 10
+            or not 1 <= spec.epochs <= 100 or not 1 <= spec.batch_size <= 1024 or spec.task_args):
+        return
+    st.query_params.update({"epochs": str(spec.epochs), "batch": str(spec.batch_size), "seeds": str(len(spec.seeds)),
+                            "n": str(len(spec.optimizers)),
+                            **{f"opt{slot}": str(choice) for slot, choice in enumerate(spec.optimizers, 1)}})
 
 
 def _poll(job_id: str) -> JobStatus | str:
@@ -200,15 +268,15 @@ def job_view(job_id: str, live: bool, bands: bool) -> None:
         if result.status == "diverged":
             st.error(f"**{escape_markdown(result.spec.optimizer.label)}** (seed {result.spec.seed}) diverged at step "
                      f"{result.diverged_at}: {escape_markdown(result.reason or '')}", icon=":material/trending_up:")
-    if status.done and results:
-        st.subheader("Summary", anchor=False)
-        summary_table(results)
-        downloads(results, "train")
     drawn = [*results, *status.partials]  # the runs in progress, as they grow
     if drawn:
         figures(drawn, "job", bands)
     elif not status.done:
         st.info("The curves appear here as soon as the first steps are logged.", icon=":material/hourglass_top:")
+    if status.done and results:
+        st.subheader("Summary", anchor=False)
+        summary_table(results)
+        downloads(results, "train")
 
 
 def _delete(run_ids: list[str]) -> None:
@@ -222,6 +290,12 @@ url = UrlState("train")
 session = st.session_state.setdefault(SESSION, secrets.token_urlsafe(9))
 if JOB not in st.session_state:  # a reload: re-attach to the job named in the URL
     st.session_state[JOB] = st.query_params.get("job") or None
+    if not st.query_params:  # a first visit with a bare link: open on a comparison, nothing to press
+        st.session_state[JOB], opened_as = open_first(session)
+        st.session_state[OPENED] = (st.session_state[JOB], opened_as)
+        opened = _poll(st.session_state[JOB]) if st.session_state[JOB] else None
+        if isinstance(opened, JobStatus):
+            settings_into_url(opened.spec)
 choices: list[OptimizerChoice | None] = []
 with st.sidebar:
     st.subheader("Training", anchor=False)
@@ -238,15 +312,13 @@ with st.sidebar:
 
 st.title("Train")
 st.markdown("Optimizers side by side on the seed MLP on MNIST-1D: the same initial weights, the same mini-batches, "
-            "several seeds. Press **Start**; training runs in the background while the curves grow, one optimizer "
-            "can be cancelled while the others go on, and every run is saved, so you can reload it below.")
+            "several seeds, trained in the background while the curves grow. Every run is saved under Past runs.")
 valid = valid_choices(choices)
 spec: ComparisonSpec | None = None
 try:
-    records = int(epochs) * steps_per_epoch(int(batch)) // MIN_RECORDS
-    log_every = min(get_task(MNIST1D).default_log_every, max(1, records))
-    spec = ComparisonSpec(MNIST1D, valid, epochs=int(epochs), batch_size=int(batch), log_every=log_every,
-                          seeds=tuple(range(int(seeds)))) if valid else None
+    spec = ComparisonSpec(MNIST1D, valid, epochs=int(epochs), batch_size=int(batch),
+                          log_every=log_every_for(int(epochs), int(batch)), seeds=tuple(range(int(seeds)))) \
+        if valid else None
 except ValueError as error:  # the controls prevent it; never a traceback in the browser
     st.error(f"This configuration cannot run: {error}")
 
@@ -261,9 +333,10 @@ with buttons:
 manager = get_manager()
 job_id = job_actions(manager, JOB, job_id, status, start=start, stop=stop,
                      submit=None if spec is None else lambda: manager.submit(spec, session=session))
-bands = url.choice_input("Show", "show", "band", VIEWS,
-                         help="Each optimizer as its mean over the seeds with the 95% confidence interval of that mean "
-                         "shaded (Student t, as the summary table), or every seed as its own line.") == "band"
+with st.sidebar:  # a view of the curves, not of the training: beside the other settings, off a phone's first screen
+    bands = url.choice_input("Show", "show", "band", VIEWS,
+                             help="Each optimizer as its mean over the seeds with the 95% confidence interval of that "
+                             "mean shaded (Student t, as the summary table), or every seed as its own line.") == "band"
 if job_id:
     url.values["job"] = job_id
 url.write()
@@ -271,6 +344,11 @@ if spec is None and not valid:
     st.info("Fix the optimizer settings in the sidebar: none of them is valid.", icon=":material/tune:")
 
 # --- the job --------------------------------------------------------------------------------------------------------
+opened_job, opened_as = st.session_state.get(OPENED, (None, ""))
+if opened_job is not None and job_id == opened_job:  # still the comparison the page opened on
+    st.caption(f"Showing {escape_markdown(opened_as)}; set up your own in the sidebar and press **Start**.")
+elif opened_as and opened_job is None and not job_id:  # the server was too busy to start one
+    st.info(escape_markdown(opened_as), icon=":material/hourglass_top:")
 if job_id:
     st.fragment(job_view, run_every=POLL_SECONDS if running else None)(job_id, running, bands)
 else:
@@ -286,12 +364,15 @@ else:
     def _describe(run: store.StoredRun) -> str:
         accuracy = run.summary.get("final_test_accuracy", math.nan)
         shown = f"{accuracy:.1%}" if math.isfinite(accuracy) else "-"
-        return f"{run.saved_at[:19].replace('T', ' ')} · {run.label} · seed {run.seed} · {run.status} · test {shown}"
+        return (f"{run.saved_at[:19].replace('T', ' ')} · {run.label} · {run.spec.epochs} epochs · batch "
+                f"{run.spec.batch_size} · seed {run.seed} · {run.status} · test {shown}")
 
     labels = {run.run_id: _describe(run) for run in saved}
     st.session_state[PAST] = [run_id for run_id in st.session_state.get(PAST, []) if run_id in labels]
     picked = st.multiselect("saved runs (newest first)", list(labels), format_func=labels.__getitem__, key=PAST,
-                            help="Pick runs to compare them with the same table and figures.")
+                            help="Pick runs to compare them with the same table and figures. Runs with identical "
+                            "settings (optimizer, epochs, batch size, ...) are pooled over their seeds; any other "
+                            "difference, or the same seed picked twice, makes another row.")
     st.button("Delete selected", icon=":material/delete:", disabled=not picked, on_click=_delete, args=(picked,),
               key="train.delete")
     loaded = []
@@ -301,6 +382,6 @@ else:
         except (KeyError, ValueError) as error:
             st.warning(f"Could not load {run_id}: {error}")
     if loaded:
-        summary_table(loaded)
-        downloads(loaded, "past")
-        figures(loaded, "past", bands)
+        summary_table(loaded, describe=True)
+        downloads(loaded, "past", describe=True)
+        figures(loaded, "past", bands, describe=True)

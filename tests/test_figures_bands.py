@@ -16,9 +16,9 @@ from engine.figures import (
     band_series_figure,
     two_seed_note,
 )
-from engine.figures.bands import LOG_BAND_FLOOR, seed_band, seed_groups
+from engine.figures.bands import LOG_BAND_FLOOR, seed_band
 from engine.figures.colours import optimizer_colour
-from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, mean_ci
+from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, group_runs, mean_ci
 from engine.tasks import MNIST1D
 
 ADAM, SGD = OptimizerChoice.parse("adam:lr=0.0047"), OptimizerChoice.parse("sgd:lr=0.05")
@@ -53,9 +53,9 @@ def named(fig: go.Figure, name: str) -> list[Any]:
 
 
 def test_runs_group_by_optimizer_choice_in_first_seen_order(three_seeds: list[RunResult]) -> None:
-    groups = seed_groups(three_seeds)
-    assert [[r.spec.seed for r in g] for g in groups] == [[0, 1, 2], [0, 1, 2]]
-    assert [g[0].spec.optimizer for g in groups] == [ADAM, SGD]
+    groups = group_runs(three_seeds)
+    assert [[r.spec.seed for r in g.runs] for g in groups] == [[0, 1, 2], [0, 1, 2]]
+    assert [g.runs[0].spec.optimizer for g in groups] == [ADAM, SGD]
 
 
 def test_mean_and_band_edges_equal_mean_ci_of_the_seeds(three_seeds: list[RunResult]) -> None:

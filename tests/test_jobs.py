@@ -157,7 +157,8 @@ def test_cancelling_one_optimizer_keeps_its_partial_run_and_the_others_go_on() -
     gate = threading.Event()
     manager = JobManager(fake_run(gate=gate), mode="thread")
     job_id = manager.submit(SPEC)
-    running = wait_for(manager, job_id, lambda s: s.state == "running")
+    # running, and its first run past its first step (the job is "running" a moment before its first run starts)
+    running = wait_for(manager, job_id, lambda s: s.state == "running" and bool(s.partials))
     assert running.optimizer_pending(0) and running.optimizer_pending(1)
     assert manager.cancel(job_id, optimizer=0)
     assert not manager.cancel(job_id, optimizer=0), "already stopped"
@@ -177,7 +178,7 @@ def test_cancelling_one_optimizer_keeps_its_partial_run_and_the_others_go_on() -
 def test_cancelling_every_optimizer_cancels_the_job() -> None:
     manager = JobManager(fake_run(gate=threading.Event()), mode="thread", save=False)
     job_id = manager.submit(SPEC)
-    wait_for(manager, job_id, lambda s: s.state == "running")
+    wait_for(manager, job_id, lambda s: s.state == "running" and bool(s.partials))  # its first run has begun
     assert manager.cancel(job_id, optimizer=1) and manager.cancel(job_id, optimizer=0)
     status = wait_for(manager, job_id, lambda s: s.done, timeout=1.0)
     assert status.state == "cancelled" and [r.status for r in status.results] == ["cancelled"]

@@ -1,7 +1,9 @@
-"""The Train page, run headless with AppTest against the real job manager: it renders, Start trains a tiny comparison
-in the background and the page shows its summary, the curves of the run in progress grow while it trains, Cancel
-stops the job or one optimizer, and bad URL values or an unknown job id show a message instead of a traceback."""
+"""The Train page, run headless with AppTest against the real job manager: a bare link opens on a comparison (the
+last one saved, or a small one started at once), Start trains a tiny comparison in the background and the page shows
+its summary, the curves of the run in progress grow while it trains, Cancel stops the job or one optimizer, past runs
+of other settings stay apart, and bad URL values or an unknown job id show a message instead of a traceback."""
 
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,7 @@ def progress_text(at: AppTest) -> str:
 
 
 def test_train_renders_and_writes_its_url(repo_root: Path) -> None:
-    at = open_page(repo_root, TRAIN)
+    at = open_page(repo_root, TRAIN, show="band")  # settings in the link: the page waits for Start
     assert not at.exception
     assert [t.value for t in at.title] == ["Train"]
     assert at.query_params["epochs"] == "10" and at.query_params["batch"] == "128"
@@ -152,6 +154,87 @@ def test_an_unknown_job_in_the_url_says_so(repo_root: Path) -> None:
     assert not at.get("progress")
 
 
+def drawn(chart: dict[str, Any]) -> bool:
+    """Whether some trace of the chart has a finite point."""
+    return any(isinstance(y, float | int) and math.isfinite(y)
+               for t in chart["data"] if t.get("y") is not None for y in values(t["y"]))
+
+
+def test_a_bare_link_with_an_empty_store_starts_a_small_comparison_and_draws_it(repo_root: Path) -> None:
+    at = open_page(repo_root, TRAIN)
+    assert not at.exception
+    job_id = at.session_state["train.job"]
+    try:
+        assert job_id and at.query_params["job"] == job_id
+        # The sidebar shows the comparison that runs: two optimizers, one seed, a few epochs.
+        assert (at.query_params["epochs"], at.query_params["seeds"], at.query_params["n"]) == ("5", "1", "2")
+        assert at.query_params["opt2"].startswith("agaw")
+        assert any("a small comparison, started for you" in c.value for c in at.caption)
+        deadline = time.monotonic() + 90
+        charts: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and len(charts) < 3:
+            time.sleep(0.3)
+            at.run()
+            assert not at.exception
+            charts = specs(at)
+            assert all(drawn(chart) for chart in charts), "every figure drawn has data"
+        assert len(charts) >= 3, f"the step curves did not draw (progress: {progress_text(at)!r})"
+    finally:
+        jobs.get_manager().cancel(job_id)  # the machine is shared: do not train on
+
+
+def save_job(job_id: str, epochs: int, seeds: tuple[int, ...], *, optimizers: tuple[str, ...] = ("adam:lr=0.0047",)
+             ) -> None:
+    """Saves one finished job of ``optimizers`` over ``seeds`` with ``epochs`` epochs (hand-made rows)."""
+    spec = ComparisonSpec(MNIST1D, tuple(OptimizerChoice.parse(text) for text in optimizers), epochs=epochs,
+                          batch_size=512, log_every=1, seeds=seeds)
+    for run in spec.runs():
+        epoch_rows = [{"epoch": float(e), "train_loss": 1.0 / e, "val_loss": 1.1 / e, "test_accuracy": 0.5 + e / 100}
+                      for e in range(1, epochs + 1)]
+        records = [{**_record(s), "stat/lr": 0.01} for s in range(1, 4)]
+        store.save(RunResult(run, "finished", records, epoch_rows,
+                             {"final_test_accuracy": 0.5 + epochs / 100 + run.seed / 1000, "final_val_loss": 0.5},
+                             device="cpu"), job_id=job_id, comparison=spec)
+
+
+def test_a_bare_link_opens_on_the_latest_saved_comparison(repo_root: Path) -> None:
+    save_job("olderjob", 3, (0,))
+    save_job("latestjob", 4, (0, 1), optimizers=("adam:lr=0.0047", "sgd"))
+    at = open_page(repo_root, TRAIN)
+    assert not at.exception
+    assert at.session_state["train.job"] == "latestjob" and at.query_params["job"] == "latestjob"
+    assert (at.query_params["epochs"], at.query_params["seeds"], at.query_params["opt2"]) == ("4", "2", "sgd")
+    assert progress_text(at) == "finished · 4 of 4 runs ended"
+    assert list(at.table[0].value["optimizer"]) == ["Adam (lr=0.0047)", "SGD"]
+    assert len(specs(at)) == 6 and all(drawn(chart) for chart in specs(at))
+    assert any("the last comparison run on this server" in c.value for c in at.caption)
+
+
+def test_past_runs_pool_only_identical_settings_and_never_a_seed_twice(repo_root: Path) -> None:
+    save_job("three", 3, (0, 1))
+    save_job("five", 5, (0,))
+    save_job("again", 3, (0,))  # seed 0 of the 3-epoch setting a second time
+    at = open_page(repo_root, TRAIN, show="band")
+    options = at.multiselect(key="train.past").options
+    assert len(options) == 4 and all(" epochs · batch 512 · seed " in option for option in options)
+    at.multiselect(key="train.past").set_value([run.run_id for run in store.list_runs()]).run()
+    assert not at.exception
+    (table,) = [table.value for table in at.table]
+    assert sorted(table["optimizer"]) == ["Adam (lr=0.0047) · 3 epochs · repeat 2 · seed 0",
+                                          "Adam (lr=0.0047) · 3 epochs · seeds 0, 1",
+                                          "Adam (lr=0.0047) · 5 epochs · seed 0"]
+    assert sorted(table["seeds"]) == [1, 1, 2]
+    for chart in specs(at):  # one legend entry per group, never repeated
+        legend = [t["name"] for t in chart["data"] if t.get("showlegend", True) and t["name"] not in
+                  ("train", "validation")]
+        assert sorted(legend) == sorted(table["optimizer"]), legend
+    at.radio(key="train.show").set_value("seeds").run()
+    for chart in specs(at):
+        legend = [t["name"] for t in chart["data"] if t.get("showlegend", True) and t["name"] not in
+                  ("train", "validation")]
+        assert len(legend) == len(set(legend)) == 3, legend
+
+
 def _record(step: int) -> dict[str, float]:
     return {"step": float(step), "loss": 2.0 / step, "effective_lr": 0.01, "cos_grad_prev": 0.1,
             "grad_norm/hidden1": 1.0, "grad_norm/output": 0.5, "lr": 0.01}
@@ -187,7 +270,8 @@ def test_a_running_job_shows_the_partial_run_beside_the_ended_ones(repo_root: Pa
     assert not at.exception
     assert progress_text(at) == "running · 40% · now seed 0 · SGD · ETA 12 s"
     charts = specs(at)
-    assert len(charts) == 6
+    assert len(charts) == 5, "no optimizer reports internals: a line says so instead of an empty figure"
+    assert any("None of these optimizers reports internal statistics" in c.value for c in at.caption)
     loss, effective_lr, layers = charts[0], charts[2], charts[4]
     assert len(values(trace(effective_lr, "Adam")["x"])) == 5 and len(values(trace(effective_lr, "SGD")["x"])) == 3
     assert values(trace(loss, "SGD")["x"]) == [1.0]  # the train loss: its mean over SGD's one seed

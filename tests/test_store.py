@@ -88,3 +88,13 @@ def test_missing_folder_lists_nothing(home: Path) -> None:
     assert store.list_runs() == []
     assert not (home / "runs").exists()
     assert os.environ["OPTISCOPE_HOME"] == str(home)
+
+
+def test_listings_carry_the_spec_and_name_the_latest_job() -> None:
+    assert store.latest_job() is None
+    store.save(result("sgd"), job_id="older", comparison=ComparisonSpec("rosenbrock", (OptimizerChoice("sgd"),)))
+    store.save(result("adam:lr=0.01"), job_id="newer")
+    store.save(result("adam:lr=0.01", seed=1))  # a run of no job (the CLI's)
+    assert store.latest_job() == "newer" and store.latest_job(task="mnist1d") is None
+    (listed, *_) = store.list_runs()
+    assert listed.spec == result("adam:lr=0.01", seed=1).spec and listed.spec.steps == 2

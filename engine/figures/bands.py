@@ -1,8 +1,9 @@
 """Seed bands: each optimizer's mean over its seeds with a shaded 95% Student-t band, as plotly Figures.
 
-The figures of ``engine.figures.runs`` draw every seed of a run as its own line; these draw each optimizer choice (one
-``OptimizerChoice``: the same optimizer with other hyperparameters is another curve) as one line, the mean over its
-seeds, inside a shaded band, the 95% confidence interval of that mean (Student 1908, "The probable error of a mean",
+The figures of ``engine.figures.runs`` draw every seed of a run as its own line; these draw each group of runs that
+differ only in their seed (``engine.runs.group_runs``: the same optimizer with other hyperparameters, another length or
+batch size is another curve, and a repeated seed is never pooled) as one line, the mean over its seeds, inside a
+shaded band, the 95% confidence interval of that mean (Student 1908, "The probable error of a mean",
 Biometrika 6(1)):
 
     mean ± t_{0.975, n-1} · s / sqrt(n),   s the sample standard deviation of the n seeds' values (ddof 1).
@@ -15,7 +16,9 @@ Seeds are aligned on x, and the statistics at x use the seeds with a finite valu
 is shorter than the ended ones, and a diverged run's rows stop at its divergence (a non-finite value is left out, as
 in the table). So towards the right a mean may rest on fewer seeds than on the left: the hover gives n at every
 point, and where n = 1 the line is that one seed's value, without a band. Colours and dashes are ``run_styles``' of
-each optimizer's first run, the colours of every other figure.
+each group's first run, the colours of every other figure; the legend has one entry per group, its label. Every
+figure takes ``describe``: the labels then name each group's length and seeds (``group_runs``), as saved runs of
+several comparisons need.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ import numpy as np
 import plotly.graph_objects as go
 from numpy.typing import NDArray
 
-from engine.figures.colours import NEUTRAL
 from engine.figures.runs import (
     EPOCH_DASHES,
     LAYERS_TITLE,
@@ -47,8 +49,9 @@ from engine.figures.runs import (
     short_labels,
     small_multiples,
     stat_names,
+    style_entries,
 )
-from engine.runs import MeanCI, RunResult, mean_ci
+from engine.runs import MeanCI, RunResult, group_runs, mean_ci
 
 BAND_OPACITY = 0.2
 """The band's fill opacity: translucent, so two optimizers' bands show where they overlap."""
@@ -71,14 +74,6 @@ Band = list[tuple[float, MeanCI]]
 """One curve: (x, mean and confidence interval of the seeds' values at x), in increasing x."""
 
 
-def seed_groups(results: Iterable[RunResult]) -> list[list[RunResult]]:
-    """The runs grouped by optimizer choice (optimizer and hyperparameters), in first-seen order: one curve each."""
-    groups: dict[str, list[RunResult]] = {}
-    for result in results:
-        groups.setdefault(str(result.spec.optimizer), []).append(result)
-    return list(groups.values())
-
-
 def seed_band(seeds: Iterable[tuple[Sequence[float], Sequence[float]]]) -> Band:
     """The band of the seeds' series, each given as (xs, ys): at every x where at least one seed has a finite y,
     ``mean_ci`` of those seeds' values (n of them; NaN half-width when n = 1)."""
@@ -90,9 +85,9 @@ def seed_band(seeds: Iterable[tuple[Sequence[float], Sequence[float]]]) -> Band:
     return [(x, mean_ci(at[x])) for x in sorted(at)]
 
 
-def two_seed_note(results: Iterable[RunResult]) -> str | None:
-    """Why a band is wide when an optimizer has exactly two seeds (t_{0.975, 1} = 12.7); None when none has two."""
-    pairs = [runs[0].spec.optimizer.label for runs in seed_groups(results) if len(runs) == 2]
+def two_seed_note(results: Iterable[RunResult], *, describe: bool = False) -> str | None:
+    """Why a band is wide when a group has exactly two seeds (t_{0.975, 1} = 12.7); None when none has two."""
+    pairs = [group.label for group in group_runs(results, describe=describe) if len(group.runs) == 2]
     if not pairs:
         return None
     t = mean_ci((-1.0, 1.0)).half_width  # s / sqrt(n) = 1 for the sample (-1, 1): its half-width is t itself
@@ -106,7 +101,7 @@ class Curve:
     """One optimizer's band and mean line of one quantity, on one panel (``row``, ``col``) of a figure."""
 
     band: Band
-    label: str  # the optimizer choice's label, the legend entry
+    label: str  # the group's label, the legend entry
     colour: str
     dash: str
     what: str  # the quantity's name in the hover
@@ -115,12 +110,12 @@ class Curve:
     col: int | None = None
 
 
-def _groups(results: Sequence[RunResult]) -> list[tuple[list[RunResult], str, str, str]]:
-    """(runs, label, colour, dash) of each optimizer choice: its runs, label and the style of its first run."""
-    groups = seed_groups(results)
-    styles = run_styles([runs[0] for runs in groups])
-    return [(runs, runs[0].spec.optimizer.label, colour, dash) for runs, (colour, dash) in zip(groups, styles,
-                                                                                               strict=True)]
+def _groups(results: Sequence[RunResult], describe: bool) -> list[tuple[list[RunResult], str, str, str]]:
+    """(runs, label, colour, dash) of each group (``group_runs``): its runs, label and the style of its first run."""
+    groups = group_runs(results, describe=describe)
+    styles = run_styles([group.runs[0] for group in groups])
+    return [(list(group.runs), group.label, colour, dash)
+            for group, (colour, dash) in zip(groups, styles, strict=True)]
 
 
 def _step_band(runs: Sequence[RunResult], key: str) -> Band:
@@ -164,7 +159,8 @@ def _hover(ci: MeanCI) -> str:
 
 
 def draw_curves(fig: go.Figure, curves: Sequence[Curve], *, x_name: str, log_y: bool, markers: bool = False) -> None:
-    """Every curve's band (where n >= 2), then every mean line, so that no band covers another optimizer's line.
+    """Every curve's band (where n >= 2), then every mean line, so that no band covers another optimizer's line; a
+    curve of one point (a run's first logged step) is drawn as a marker, which a line alone would not show.
 
     The data go to plotly as numpy arrays: it validates a list element by element, some ten times slower, and this
     runs at every poll of a live job."""
@@ -176,7 +172,8 @@ def draw_curves(fig: go.Figure, curves: Sequence[Curve], *, x_name: str, log_y: 
                                      showlegend=False, hoverinfo="skip"), row=curve.row, col=curve.col)
     for curve in curves:
         fig.add_trace(go.Scatter(x=np.array([x for x, _ in curve.band]), y=np.array([ci.mean for _, ci in curve.band]),
-                                 mode="lines+markers" if markers else "lines", name=curve.label,
+                                 mode="lines+markers" if markers or len(curve.band) == 1 else "lines",
+                                 name=curve.label,
                                  legendgroup=curve.label, showlegend=curve.legend, marker={"size": 6},
                                  line={"color": curve.colour, "width": 2, "dash": curve.dash},
                                  text=np.array([_hover(ci) for _, ci in curve.band]),
@@ -185,50 +182,48 @@ def draw_curves(fig: go.Figure, curves: Sequence[Curve], *, x_name: str, log_y: 
 
 
 def band_series_figure(results: Sequence[RunResult], key: str, *, log_y: bool = False, title: str,
-                       y_title: str) -> go.Figure:
-    """The telemetry series ``key`` against the step: per optimizer, its mean over seeds and 95% band."""
+                       y_title: str, describe: bool = False) -> go.Figure:
+    """The telemetry series ``key`` against the step: per group, its mean over seeds and 95% band."""
     fig = go.Figure()
     draw_curves(fig, [Curve(_step_band(runs, key), label, colour, dash, y_title, legend=True)
-                for runs, label, colour, dash in _groups(results)], x_name="step", log_y=log_y)
+                for runs, label, colour, dash in _groups(results, describe)], x_name="step", log_y=log_y)
     return finish_lines(fig, title, "step", y_title, log_y)
 
 
 def band_epoch_figure(results: Sequence[RunResult], keys: Sequence[str], *, log_y: bool = False, title: str,
-                      y_title: str, names: Sequence[str] | None = None) -> go.Figure:
-    """The per-epoch series ``keys`` (e.g. ``train_loss`` and ``val_loss``) against the epoch: per optimizer and key,
+                      y_title: str, names: Sequence[str] | None = None, describe: bool = False) -> go.Figure:
+    """The per-epoch series ``keys`` (e.g. ``train_loss`` and ``val_loss``) against the epoch: per group and key,
     its mean over seeds and 95% band, one line style per key (solid, dotted, ...) named ``names`` (default: the keys)
     in grey legend entries after the optimizers'."""
     names = list(names) if names is not None else list(keys)
     fig = go.Figure()
     curves = [Curve(seed_band((epoch_column(run, "epoch"), epoch_column(run, key)) for run in runs), label, colour,
                      dash, name, legend=index == 0)
-              for runs, label, colour, _ in _groups(results)
+              for runs, label, colour, _ in _groups(results, describe)
               for index, (key, name, dash) in enumerate(zip(keys, names, EPOCH_DASHES, strict=False))]
     draw_curves(fig, curves, x_name="epoch", log_y=log_y, markers=True)
     if len(keys) > 1:  # what each line style means, as legend entries without data
-        for name, dash in zip(names, EPOCH_DASHES, strict=False):
-            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=name, legendgroup=f"style {name}",
-                                     line={"color": NEUTRAL, "width": 2, "dash": dash}, hoverinfo="skip"))
+        style_entries(fig, names, EPOCH_DASHES)
     return finish_lines(fig, title, "epoch", y_title, log_y)
 
 
-def band_layers_figure(results: Sequence[RunResult]) -> go.Figure:
-    """Per-layer gradient norms ``grad_norm/<layer>`` against the step: one panel per layer (log scale), per optimizer
-    its mean over seeds and 95% band; a note instead when no run recorded any."""
+def band_layers_figure(results: Sequence[RunResult], *, describe: bool = False) -> go.Figure:
+    """Per-layer gradient norms ``grad_norm/<layer>`` against the step: one panel per layer (log scale), per group its
+    mean over seeds and 95% band; a note instead when no run recorded any."""
     keys = layer_keys(results)
     if not keys:
         return note_figure(NO_LAYERS, LAYERS_TITLE)
     fig = layer_panels(keys)
     draw_curves(fig, [Curve(_step_band(runs, key), label, colour, dash, key, legend=index == 0, row=1, col=index + 1)
-                for runs, label, colour, dash in _groups(results) for index, key in enumerate(keys)],
+                for runs, label, colour, dash in _groups(results, describe) for index, key in enumerate(keys)],
           x_name="step", log_y=True)
     return finish_layers(fig, keys)
 
 
-def band_internals_figure(results: Sequence[RunResult], *, columns: int = 2) -> go.Figure:
-    """Small multiples of the optimizers' own statistics (``stat/*``): one panel per (optimizer, statistic) with its
+def band_internals_figure(results: Sequence[RunResult], *, columns: int = 2, describe: bool = False) -> go.Figure:
+    """Small multiples of the optimizers' own statistics (``stat/*``): one panel per (group, statistic) with its
     mean over seeds and 95% band; a note instead when no run reports any. Panel titles are ``short_labels``'."""
-    groups = _groups(results)
+    groups = _groups(results, describe)
     shorts = short_labels([runs[0] for runs, *_ in groups])
     panels = [(runs, label, colour, dash, short, name)
               for (runs, label, colour, dash), short in zip(groups, shorts, strict=True)

@@ -1,10 +1,11 @@
-"""What the Filter Lab and Stability pages hand out: the data behind their figures as CSV, their configuration as JSON.
+"""What the pages hand out: the data behind their figures as CSV, their configuration and runs as JSON.
 
-Pure functions from ``engine.theory`` results, simulated errors, figures and plain values to text (no Streamlit), so
-a page only passes the text to a download button and the tests read the same text. Numbers are written with
-``repr`` precision; NaN and infinities as ``nan`` / ``inf`` in CSV (spreadsheets and pandas read them) and as
-``null`` in JSON (which has no such numbers). The Playground's and Train's telemetry downloads are
-``engine.figures.runs.telemetry_csv`` and ``summary_json``.
+Pure functions from runs (``engine.runs.RunResult``), ``engine.theory`` results, simulated errors, figures and plain
+values to text (no Streamlit), so a page only passes the text to a download button and the tests read the same text.
+Numbers are written with ``repr`` precision; NaN and infinities as ``nan`` / ``inf`` in CSV (spreadsheets and pandas
+read them) and as ``null`` in JSON (which has no such numbers). The Playground's and Train's downloads are
+``telemetry_csv`` (every logged step and every epoch of each run) and ``summary_json`` (each run's spec, the device it
+ran on, its status and summary).
 """
 
 from __future__ import annotations
@@ -13,13 +14,72 @@ import csv
 import io
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 from numpy.typing import ArrayLike
 
+from engine.runs import RunResult, run_labels
 from engine.theory import LowpassResponse
+
+STEP, EPOCH = "step", "epoch"
+"""The ``kind`` of a row of ``telemetry_csv``: a logged step's record, or the row written at the end of an epoch."""
+
+
+def telemetry_csv(results: Sequence[RunResult], keys: Sequence[str] | None = None, *, describe: bool = False) -> str:
+    """Every logged step of every run as CSV and, where runs have per-epoch rows (MNIST-1D), every epoch too.
+
+    Columns: ``run`` (its label, ``engine.runs.run_labels``; ``describe`` names each run's length and seed, as runs
+    of several comparisons need), ``optimizer`` (the parse form) and ``seed``; with per-epoch rows then ``kind``
+    (``step``: a logged step's record, ``epoch``: the row at the end of an epoch); then ``keys`` (default: the
+    records' keys, then the epoch rows' keys, each in first-seen order), empty where a row lacks one. In a ``step``
+    row ``epoch`` is the fraction of epochs done (step / steps per epoch); in an ``epoch`` row it is the epoch number
+    and ``train_loss``, ``val_loss``, ``test_loss``, ``train_accuracy``, ``val_accuracy`` and ``test_accuracy`` are
+    measured on the whole split after it. A run's step rows come first, then its epoch rows.
+    """
+    epochs = any(result.epochs for result in results)
+    if keys is None:
+        keys = list(dict.fromkeys(key for result in results for rows in (result.records, result.epochs)
+                                  for row in rows for key in row))
+    head = ["run", "optimizer", "seed", *(["kind"] if epochs else [])]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=[*head, *keys], lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for result, label in zip(results, run_labels(results, describe=describe), strict=True):
+        run = {"run": label, "optimizer": str(result.spec.optimizer), "seed": result.spec.seed}
+        for kind, rows in ((STEP, result.records), (EPOCH, result.epochs)):
+            for row in rows:
+                writer.writerow({**row, **run, **({"kind": kind} if epochs else {})})
+    return buffer.getvalue()
+
+
+def summary_json(results: Sequence[RunResult]) -> str:
+    """Each run's spec, the device it ran on, its status (with where and why it diverged) and summary, as JSON.
+
+    ``{"runs": [{"spec", "device", "status", "diverged_at", "reason", "summary"}]}``. The spec's length is the one its
+    task counts in (``epochs`` for MNIST-1D, ``steps`` on a surface; the other field, which the run ignored, is left
+    out) and its ``device`` is the one the run used (``cpu``, ``cuda:0``), not the ``auto`` it may have asked for;
+    for a run that did not record its device (saved before devices were recorded) ``device`` is null and the spec has
+    none. The summary's ``steps_done`` counts the optimizer steps actually taken.
+    """
+    runs = []
+    for result in results:
+        spec = result.spec.to_dict()
+        del spec["steps" if result.spec.task_info.length == "epochs" else "epochs"]
+        if result.device is None:
+            del spec["device"]
+        else:
+            spec["device"] = result.device
+        runs.append({"spec": spec, "device": result.device, "status": result.status,
+                     "diverged_at": result.diverged_at, "reason": result.reason,
+                     "summary": {key: _finite_or_none(value) for key, value in result.summary.items()}})
+    return json.dumps({"runs": runs}, indent=2, sort_keys=True)
+
+
+def _finite_or_none(value: object) -> object:
+    """``value``, or None for a float NaN or infinity (JSON has neither)."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def columns_csv(columns: Mapping[str, ArrayLike]) -> str:
@@ -72,8 +132,5 @@ def error_trajectory_csv(errors: ArrayLike, rate: float) -> str:
 def config_json(page: str, values: Mapping[str, object]) -> str:
     """A page's configuration (its URL parameters, e.g. ``UrlState.values``) as JSON: ``{"page", "config"}``."""
 
-    def clean(value: object) -> object:
-        return None if isinstance(value, float) and not math.isfinite(value) else value
-
-    return json.dumps({"page": page, "config": {name: clean(value) for name, value in values.items()}}, indent=2,
-                      sort_keys=True)
+    return json.dumps({"page": page, "config": {name: _finite_or_none(value) for name, value in values.items()}},
+                      indent=2, sort_keys=True)

@@ -19,6 +19,9 @@ class RunResult:
     ``final_y`` (the point after the last step; ``final_loss`` is the loss there); on MNIST-1D ``final_loss`` and
     ``best_loss`` come from the per-epoch training loss (from the step losses when no epoch finished), plus
     ``final_test_accuracy``, ``best_test_accuracy_seed_metric``, ``test_accuracy_at_best_val``, ``final_val_loss``.
+
+    ``device``: where the run actually ran (``cpu``, ``cuda:0``), as the runner resolved the spec's ``auto``; None
+    where it is not known (a run in progress, a run saved before it was recorded).
     """
 
     spec: RunSpec
@@ -28,6 +31,7 @@ class RunResult:
     summary: dict[str, float]
     diverged_at: int | None = None
     reason: str | None = None
+    device: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -38,6 +42,7 @@ class RunResult:
             "summary": dict(self.summary),
             "diverged_at": self.diverged_at,
             "reason": self.reason,
+            "device": self.device,
         }
 
     @classmethod
@@ -50,4 +55,5 @@ class RunResult:
             summary=dict(data.get("summary", {})),
             diverged_at=data.get("diverged_at"),
             reason=data.get("reason"),
+            device=data.get("device"),
         )

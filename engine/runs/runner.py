@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import torch
+
 from engine.runs.device import configure_threads, resolve_device, step_work
 from engine.runs.result import RunResult
 from engine.runs.spec import ComparisonSpec, RunSpec
@@ -49,6 +51,14 @@ class Telemetry:
     run: int
     records: list[dict[str, float]]
     epochs: list[dict[str, float]]
+
+
+def device_name(device: torch.device) -> str:
+    """The device a run used, as its result records it: ``cpu`` or ``cuda:N`` (the index filled in, since ``cuda``
+    alone means the current CUDA device)."""
+    if device.type == "cuda" and device.index is None:
+        return f"cuda:{torch.cuda.current_device()}"
+    return str(device)
 
 
 def label(spec: RunSpec) -> str:
@@ -197,9 +207,10 @@ def _run_each(runs: list[tuple[int, RunSpec, int]], tracker: _Tracker,
             continue
         (recorder,) = tracker.begin([(index, spec, optimizer)])
         task = spec.task_info
-        outcome = task.run(spec, resolve_device(spec.device, gpu_by_default=task.gpu_by_default), recorder)
+        device = resolve_device(spec.device, gpu_by_default=task.gpu_by_default)
+        outcome = task.run(spec, device, recorder)
         tracker.end(spec.total_steps)
-        results.append(_result(recorder, outcome, on_result))
+        results.append(_result(recorder, outcome, device_name(device), on_result))
         if outcome.status == "cancelled" and tracker.stop_all():
             break
     tracker.report()
@@ -220,15 +231,17 @@ def _run_together(runs: list[tuple[int, RunSpec, int]], tracker: _Tracker,
     device = resolve_device(first.device, gpu_by_default=task.gpu_by_default)
     outcomes = task.run_batch([spec for _, spec, _ in started], device, recorders)
     tracker.end(sum(spec.total_steps for _, spec, _ in started))
-    results = [_result(recorder, outcome, on_result) for recorder, outcome in zip(recorders, outcomes, strict=True)]
+    results = [_result(recorder, outcome, device_name(device), on_result)
+               for recorder, outcome in zip(recorders, outcomes, strict=True)]
     tracker.report()
     return results
 
 
-def _result(recorder: _RunRecorder, outcome: Outcome, on_result: Callable[[RunResult], None] | None) -> RunResult:
-    """The run's result from its rows and its outcome, handed to ``on_result``."""
+def _result(recorder: _RunRecorder, outcome: Outcome, device: str,
+            on_result: Callable[[RunResult], None] | None) -> RunResult:
+    """The run's result from its rows, its outcome and the device it ran on, handed to ``on_result``."""
     result = RunResult(recorder.spec, outcome.status, recorder.records, recorder.epochs, outcome.summary,
-                       outcome.diverged_at, outcome.reason)
+                       outcome.diverged_at, outcome.reason, device)
     if on_result is not None:
         on_result(result)
     return result

@@ -25,7 +25,7 @@ from typing import Any
 
 from engine.home import optiscope_home
 from engine.runs.result import RunResult
-from engine.runs.spec import ComparisonSpec, OptimizerChoice
+from engine.runs.spec import ComparisonSpec, RunSpec
 
 FORMAT = 1  # bump when the layout of a run file changes; files of another format are reported and skipped
 _SUFFIX = ".json"
@@ -38,7 +38,8 @@ def runs_dir() -> Path:
 
 @dataclass(frozen=True)
 class StoredRun:
-    """One saved run as a listing shows it: ``run_id`` (the file's stem) names it for ``load`` and ``delete``."""
+    """One saved run as a listing shows it: ``run_id`` (the file's stem) names it for ``load`` and ``delete``;
+    ``spec`` is its whole spec (length, batch size, ...), so a listing can tell runs of other settings apart."""
 
     run_id: str
     path: Path
@@ -50,6 +51,7 @@ class StoredRun:
     seed: int
     status: str
     summary: dict[str, float]
+    spec: RunSpec
 
 
 def save(result: RunResult, *, job_id: str | None = None, comparison: ComparisonSpec | None = None) -> Path:
@@ -82,12 +84,11 @@ def list_runs(*, job_id: str | None = None, task: str | None = None) -> list[Sto
         if job_id is not None and job.get("id") != job_id:
             continue
         try:
-            spec = payload["result"]["spec"]
-            choice = OptimizerChoice(**spec["optimizer"])
+            spec = RunSpec.from_dict(payload["result"]["spec"])
             run = StoredRun(
                 run_id=path.stem, path=path, saved_at=str(payload["saved_at"]), job_id=job.get("id"),
-                task=str(spec["task"]), optimizer=str(choice), label=choice.label, seed=int(spec["seed"]),
-                status=str(payload["result"]["status"]), summary=dict(payload["result"].get("summary", {})),
+                task=spec.task, optimizer=str(spec.optimizer), label=spec.optimizer.label, seed=spec.seed,
+                status=str(payload["result"]["status"]), summary=dict(payload["result"].get("summary", {})), spec=spec,
             )
         except (KeyError, TypeError, ValueError) as error:
             _report(path, error)
@@ -95,6 +96,12 @@ def list_runs(*, job_id: str | None = None, task: str | None = None) -> list[Sto
         if task is None or run.task == task:
             runs.append(run)
     return sorted(runs, key=lambda run: (run.saved_at, run.run_id), reverse=True)
+
+
+def latest_job(task: str | None = None) -> str | None:
+    """The job of the newest saved run (of ``task``, when given) that belongs to a job: the comparison run last on
+    this machine; None when there is none."""
+    return next((run.job_id for run in list_runs(task=task) if run.job_id is not None), None)
 
 
 def load(run_id: str) -> RunResult:

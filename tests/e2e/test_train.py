@@ -1,7 +1,7 @@
-"""A person opens Train in a real browser with a small configuration in the link, presses Start and watches the curves
-grow, cancels one optimizer while the other trains on (through a page reload, which re-attaches) to the end, reads the
-summary, reloads the page and finds the job again, downloads the telemetry as CSV, and opens the shared link in a new
-tab to see the same configuration."""
+"""A person opens Train with a bare link and finds a comparison drawn at once (wide and on a phone); then opens Train
+with a small configuration in the link, presses Start and watches the curves grow, cancels one optimizer while the
+other trains on (through a page reload, which re-attaches) to the end, reads the summary, reloads the page and finds
+the job again, downloads the telemetry as CSV, and opens the shared link in a new tab to see the same configuration."""
 
 import csv
 import io
@@ -34,6 +34,65 @@ TITLES_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).fi
     .map(plot => plot.querySelector('.gtitle')?.textContent)"""
 LIVE_TITLES = {"Loss per epoch", "Test accuracy per epoch", "Effective learning rate", "Gradient alignment",
                "Gradient norm per layer", "Optimizer internals"}  # before any "(...)" the title may carry
+
+
+# Per shown Plotly figure: its title and how many finite y values its traces draw.
+DRAWN_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(plot => plot.offsetParent !== null)
+    .map(plot => ({title: plot.querySelector('.gtitle')?.textContent || '',
+                   finite: (plot._fullData || []).reduce((count, trace) => count + Array.from(trace.y || [])
+                       .filter(y => y !== null && Number.isFinite(Number(y))).length, 0)}))"""
+# Per table: whether its content fits its box, whether the box scrolls sideways, and whether the box stays inside the
+# main column (a table cut off at the column's edge fails all three).
+TABLES_JS = """() => {
+    const main = (document.querySelector('[data-testid="stMain"]') || document.body).getBoundingClientRect();
+    return Array.from(document.querySelectorAll('[data-testid="stTable"]')).map(table => {
+        const box = table.querySelector('table').parentElement, rect = box.getBoundingClientRect();
+        return {fits: box.scrollWidth <= box.clientWidth + 1,
+                scrolls: ['auto', 'scroll'].includes(getComputedStyle(box).overflowX),
+                inside: rect.right <= main.right + 1}; }); }"""
+
+
+def first_screen(tab: Page, app_url: str) -> list[dict[str, object]]:
+    """Open Train with a bare link and wait until a figure with data is drawn; every drawn figure's title and data."""
+    tab.goto(f"{app_url}/train")
+    expect(tab.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=FIRST_RUN_TIMEOUT_MS)
+    expect(tab).to_have_url(re.compile(r"job=[\w-]+"), timeout=UPDATE_TIMEOUT_MS)
+    # The first step is logged at once, so the wait is the worker's start and, in the tests' fresh home only, the one
+    # generation of MNIST-1D (some 3 s alone, more on this shared machine); with the dataset cached, a few seconds.
+    tab.wait_for_function(f"() => ({DRAWN_JS})().some(figure => figure.finite > 0)", timeout=FIRST_RUN_TIMEOUT_MS)
+    return tab.evaluate(DRAWN_JS)
+
+
+def test_train_opens_on_a_comparison_that_draws_at_once_on_a_wide_screen_and_a_phone(
+        page: Page, phone_page: Page, app_url: str, screenshot: Callable[..., Path]) -> None:
+    """A person opens Train without pressing anything and sees a comparison drawn: the small one the page starts on
+    the first visit (or the last one run here), every figure with data, the tables inside the page."""
+    page.goto(app_url)
+    expect(page.get_by_role("heading", name="Optiscope", exact=True)).to_be_visible(timeout=FIRST_RUN_TIMEOUT_MS)
+    figures = first_screen(page, app_url)
+    assert figures and all(figure["finite"] > 0 for figure in figures), figures
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    screenshot("train_first_screen", whole=False)
+
+    figures = first_screen(phone_page, app_url)  # a second visitor, on a phone: the same comparison
+    assert all(figure["finite"] > 0 for figure in figures), figures
+    screenshot("train_first_screen_phone", phone_page, whole=False)
+    # Cancel it if it still trains (this machine is shared): the summary of what ran shows, and its table fits, or
+    # scrolls, in the page.
+    cancel = page.get_by_test_id("stSidebar").get_by_role("button", name=re.compile("^.*Cancel$"))
+    if cancel.is_enabled():
+        cancel.click()
+    for tab in (page, phone_page):
+        expect(tab.get_by_test_id("stProgress")).to_contain_text(re.compile("cancelled|finished"),
+                                                                 timeout=FIRST_RUN_TIMEOUT_MS)
+        tab.wait_for_function(f"() => ({TABLES_JS})().length > 0", timeout=UPDATE_TIMEOUT_MS)  # the summary's
+        expect(tab.locator("[data-stale='true']")).to_have_count(0, timeout=UPDATE_TIMEOUT_MS)
+        tables = tab.evaluate(TABLES_JS)
+        assert tables and all(t["inside"] and (t["fits"] or t["scrolls"]) for t in tables), tables
+        assert all(figure["finite"] > 0 for figure in tab.evaluate(DRAWN_JS))
+    assert page.evaluate(TABLES_JS)[0]["fits"], "at 1440 px the summary fits without scrolling"
+    screenshot("train_first_cancelled")
+    screenshot("train_first_cancelled_phone", phone_page)
 
 
 def points(page: Page, figure: int, name: str) -> int:
