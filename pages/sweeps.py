@@ -1,5 +1,5 @@
-"""Sweeps: Optuna studies that tune optimizers with equal budgets in the background, watched live; and the seed
-claims, reproduced over seeds with a verdict."""
+"""Sweeps: the seed claims' shipped verdicts first; Optuna studies that tune optimizers with equal budgets in the
+background, watched live; and each claim, reproduced over seeds here."""
 
 import math
 from typing import Any, NamedTuple
@@ -11,7 +11,6 @@ from optuna.storages import BaseStorage
 from engine.figures import (
     SWEEP_CAPTIONS,
     best_so_far_figure,
-    claims_figure,
     importance_figure,
     parallel_figure,
     sweep_json,
@@ -36,6 +35,7 @@ from engine.sweeps import (
 from engine.sweeps import background as sweep_jobs
 from engine.tasks import MNIST1D, get_task, named_tasks
 from optimizers import REGISTRY
+from ui.claims import claim_section, verdict_table
 from ui.components import UrlState, download_buttons, escape_markdown, figure_with_caption, stop_polling
 
 POLL_SECONDS = 1.5
@@ -283,55 +283,6 @@ def sweep_view(name: str, storage_url: str, workers: int, live: bool) -> None:
                        f"{name}_sweep.json")])
 
 
-# --- the claims -------------------------------------------------------------------------------------------------------
-
-
-def claim_view(key: str, claim: claims.Claim, live: bool) -> None:
-    """Run (quick or full) and stop buttons, the job's status and the last saved result of claim ``key``."""
-    if live and not (sweep_jobs.reproduction_running(key, True) or sweep_jobs.reproduction_running(key, False)):
-        stop_polling()
-    quick = st.session_state.setdefault(f"sweeps.claim.{key}.budget", "quick") == "quick"
-    left, middle, right = st.columns([2, 1, 2], vertical_alignment="bottom")
-    left.radio("budget", ("quick", "full"), key=f"sweeps.claim.{key}.budget", horizontal=True,
-               help=f"quick: {claims.QUICK['trials']} trials of {claims.QUICK['tune_epochs']} epoch per mode, a smoke "
-               f"test, not a verdict; full: {claim.sweep.trials} trials of {claim.sweep.epochs} epochs per mode, then "
-               f"{claim.epochs} epochs per seed, as the claim did (minutes to hours).")
-    seeds = middle.number_input("seeds", 2, 100, 2 if quick else 10, key=f"sweeps.claim.{key}.seeds.{quick}")
-    running = sweep_jobs.reproduction_running(key, quick)
-    with right:
-        if running:
-            if st.button("Stop", icon=":material/stop:", key=f"sweeps.claim.{key}.stop", width="stretch",
-                         help="Stops the reproduction within seconds; nothing is saved, the last saved result "
-                         "stays."):
-                sweep_jobs.stop_reproduction(key, quick)
-                st.rerun()
-        elif st.button("Run reproduction", icon=":material/play_arrow:", key=f"sweeps.claim.{key}.run",
-                       width="stretch", type="primary"):
-            try:
-                sweep_jobs.start_reproduction(key, quick=quick, seeds=int(seeds))
-            except ValueError as error:
-                st.error(str(error), icon=":material/error:")
-            else:
-                st.rerun()
-    state = sweep_jobs.reproduction_state(key, quick)
-    if state is not None and state.running:
-        st.info(f"{state.state.capitalize()} ({'quick' if quick else 'full'}): {state.stage or 'starting…'}",
-                icon=":material/hourglass_top:")
-    elif state is not None and state.state == "failed":
-        st.error(f"The reproduction failed: {state.error}", icon=":material/error:")
-    result = claims.load_result(key, quick)
-    if result is None:
-        st.caption(f"No {'quick' if quick else 'full'} reproduction saved yet: press Run reproduction.")
-    else:
-        shown = claim.quick() if quick else claim
-        st.code(claims.format_table(shown, result), language=None)
-        st.dataframe([{"comparison": f"{v.mode} vs {v.baseline}", "metric": v.metric, "difference": v.difference,
-                       "Welch p": v.p, "verdict": v.verdict} for v in result.verdicts], hide_index=True,
-                     width="stretch", column_config={"difference": st.column_config.NumberColumn(format="%+.4f"),
-                                                     "Welch p": st.column_config.NumberColumn(format="%.3g")})
-        figure_with_caption(claims_figure(shown, result), SWEEP_CAPTIONS["claims"], key=f"sweeps.claim.{key}.figure")
-
-
 # --- inputs -------------------------------------------------------------------------------------------------------
 url = UrlState("sweeps")
 if VIEW not in st.session_state:  # a reload: re-attach to the sweep named in the URL
@@ -346,6 +297,13 @@ with buttons:
                       disabled=not startable or (spec is not None and sweep_jobs.is_running(spec.name)))
 
 st.title("Sweeps")
+known_claims = claims.load_claims()
+st.markdown("Five claims from the seed write-ups, each re-run the fair way: every optimizer tuned with the claim's "
+            "own budget, then trained from ten seeds.")
+verdict_table(known_claims)
+
+# --- the sweep --------------------------------------------------------------------------------------------------------
+st.header("Tune your own", anchor="tune")
 st.markdown("Tune optimizers fairly: every optimizer gets its own Optuna study over ranges generated from the "
             "registry, the **same trial budget**, the same seed and the same task; a trial's objective is its lowest "
             "validation loss (on a 2-D surface, its lowest loss). Configure a study in the sidebar and press "
@@ -376,7 +334,6 @@ if view:
     url.values["view"] = view
 url.write()
 
-# --- the sweep --------------------------------------------------------------------------------------------------------
 if view and storage_url is not None:
     live = sweep_jobs.is_running(view)
     st.fragment(sweep_view, run_every=POLL_SECONDS if live else None)(view, storage_url, workers, live)
@@ -384,16 +341,12 @@ elif storage_url is not None:
     st.info("No sweep is open: configure one in the sidebar and press Start, or open one above.",
             icon=":material/tune:")
 
-# --- the claims -------------------------------------------------------------------------------------------------------
-st.header("Claims", anchor="claims")
-st.markdown("Each seed experiment as data, reproduced the way it was made: every mode tuned with the claim's budget, "
-            "then its best configuration trained from several seeds. The table puts the seed's reported number beside "
-            "ours (mean ± 95% CI), on the seed's metric and on a clean one that never peeks at the test set, and "
-            "judges each comparison with Welch's t-test.")
-for claim_key, claim in claims.load_claims().items():
+# --- the claims, one by one -----------------------------------------------------------------------------------------
+st.header("The claims, one by one", anchor="claims")
+st.markdown("Each claim as data, reproduced the way it was made: every mode tuned with the claim's budget, then its "
+            "best configuration trained from several seeds, the write-up's number beside ours on its metric and on "
+            "the clean one. Run one here: quick is a smoke test of the whole path in seconds; full is the claim's "
+            "budget, as the shipped results were computed.")
+for claim_key, claim in known_claims.items():
     with st.container(border=True):
-        st.subheader(claim.title, anchor=False)
-        st.caption(escape_markdown(f"{claim_key} · source: {claim.source}"))
-        st.markdown(escape_markdown(claim.statement))
-        busy = sweep_jobs.reproduction_running(claim_key, True) or sweep_jobs.reproduction_running(claim_key, False)
-        st.fragment(claim_view, run_every=POLL_SECONDS if busy else None)(claim_key, claim, busy)
+        claim_section(claim_key, claim, POLL_SECONDS)

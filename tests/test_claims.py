@@ -1,4 +1,5 @@
-"""The seed claims: the data file, the statistics and verdicts, and ``reproduce --quick`` end to end for each."""
+"""The seed claims: the data file, the statistics and verdicts, the report's wording (a quick run is a smoke test,
+never a verdict), the progress a reproduction reports, and ``reproduce --quick`` end to end for each."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from engine.sweeps import claims
 from engine.sweeps.claims import METRICS, judge, load_claims
 
 CLAIMS = ("agaw", "gao", "gnw", "a2grad", "autosgm")
+VERDICT_WORDS = ("holds", "contradicted", "not distinguishable", "supported")
 EPOCHS = [
     {"val_loss": 1.2, "test_loss": 1.3, "test_accuracy": 0.50},
     {"val_loss": 0.9, "test_loss": 1.0, "test_accuracy": 0.61},
@@ -53,10 +55,10 @@ def test_welch_matches_scipy_on_fixed_numbers() -> None:
 
 
 @pytest.mark.parametrize(("difference", "p", "claimed_better", "higher_is_better", "expected"), [
-    (0.01, 0.01, True, True, "supported"),
+    (0.01, 0.01, True, True, "holds"),
     (-0.01, 0.01, True, True, "contradicted"),
-    (-0.03, 0.001, True, False, "supported"),  # a loss: lower is better
-    (-0.01, 0.01, False, True, "supported"),  # the seed reported this mode worse, and it is
+    (-0.03, 0.001, True, False, "holds"),  # a loss: lower is better
+    (-0.01, 0.01, False, True, "holds"),  # the write-up reported this mode worse, and it is
     (0.01, 0.2, True, True, "not distinguishable at 10 seeds"),
     (0.01, math.nan, True, True, "not distinguishable at 10 seeds"),
 ])
@@ -94,17 +96,75 @@ def test_reproduce_quick_end_to_end(key: str, home_with_mnist1d: Path) -> None:
     assert done.returncode == 0, done.stderr
     claim = load_claims()[key]
     out = done.stdout
-    assert "[quick: budgets shrunk, not a verdict]" in out
-    assert f"seed metric  = {claim.metric}" in out and f"clean metric = {claim.clean_metric}" in out
+    assert f"[{claims.SMOKE_TEST}]" in out
+    assert f"write-up's metric = {METRICS[claim.metric].name}" in out
+    assert f"clean metric      = {METRICS[claim.clean_metric].name}" in out
     for mode in claim.sweep.modes:
         assert mode.label in out
     for reported in claim.reported.values():
-        assert f"{reported:.4f}" in out  # the seed's number beside ours
+        assert f"{reported:.4f}" in out  # the write-up's number beside ours
+    assert out.count(claims.SMOKE_TEST) == 1 + 2 * len(claim.comparisons)  # the header, then every comparison
+    assert not any(word in out for word in VERDICT_WORDS), "a quick run gives no verdict"
+    assert "shared/seeds" not in out and claim.source in out
     result = claims.load_result(key, quick=True)
     assert result is not None and result.seeds == [1, 2]
     assert len(result.verdicts) == 2 * len(claim.comparisons)  # each comparison on both metrics
+    assert {verdict.verdict for verdict in result.verdicts} == {claims.SMOKE_TEST}  # saved without a verdict too
     assert {outcome.label for outcome in result.modes} == {mode.label for mode in claim.sweep.modes}
     for outcome in result.modes:
         assert len(outcome.seed_metric) == 2
         assert outcome.diverged == sum(math.isnan(v) for v in outcome.seed_metric)
     assert f"saved: {claims.result_path(key, quick=True)}" in out
+
+
+def full_agaw(verdict: str = "holds") -> claims.Reproduction:
+    """A hand-made full reproduction of the AGAW claim over three seeds."""
+    claim = load_claims()["agaw"]
+    return claims.Reproduction(
+        claim="agaw", quick=False, seeds=[1, 2, 3],
+        modes=[claims.ModeOutcome(mode.label, {"lr": 0.005}, [0.68, 0.69, 0.70], [0.66, 0.67, math.nan], 0)
+               for mode in claim.sweep.modes],
+        verdicts=[claims.Verdict("AGAW", "Adam", claim.metric, True, 0.004, 0.01, verdict)],
+        seconds={"tuning": 61.0, "evaluation": 12.0})
+
+
+def test_the_report_names_the_write_up_and_gives_the_verdict_of_a_full_run() -> None:
+    claim = load_claims()["agaw"]
+    text = claims.format_table(claim, full_agaw())
+    assert text.splitlines()[0] == f"agaw: {claim.title} (the AGAW write-up)"
+    assert "write-up's number" in text and "seed reported" not in text and "shared/seeds" not in text
+    assert "0.6890" in text and "0.69 ± 0.025" in text  # the write-up's number beside ours (mean ± 95% CI)
+    assert "0.665 ± 0.064" in text  # the clean metric, the diverged seed's NaN left out
+    assert text.splitlines()[-1].split("  ")[2] == "holds" and claims.SMOKE_TEST not in text
+    rows = claims.comparison_rows(full_agaw())
+    assert rows == [{"comparison": "AGAW vs Adam", "metric": "best test accuracy", "verdict": "holds",
+                     "claimed": "higher", "difference": "+0.0040", "Welch p": "0.01"}]
+    assert list(rows[0])[2] == "verdict"  # third: a phone shows it without scrolling
+
+
+def test_every_claim_names_its_write_up_not_a_path() -> None:
+    for claim in load_claims().values():
+        assert claim.source.startswith("the ") and "/" not in claim.source and "seeds" not in claim.source
+
+
+def test_the_progress_fraction_is_of_the_stage_and_bounded() -> None:
+    assert claims.ReproductionProgress(1, "tuning", 3, 4, "trials", 10.0).fraction == 0.75
+    assert claims.ReproductionProgress(2, "training", 0, 0, "steps", math.nan).fraction == 0.0
+    assert claims.ReproductionProgress(2, "training", 12, 10, "steps", 0.0).fraction == 1.0
+
+
+def test_reproduce_reports_trials_then_steps_with_an_eta(home_with_mnist1d: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPTISCOPE_THREADS", "1")
+    reports: list[claims.ReproductionProgress] = []
+    assert claims.reproduce("gnw", seeds=2, quick=True, on_progress=reports.append) is not None
+    tuning = [report for report in reports if report.stage == 1]
+    training = [report for report in reports if report.stage == 2]
+    assert reports == tuning + training  # the tuning, then the training
+    assert {(r.unit, r.total) for r in tuning} == {("trials", 2 * claims.QUICK["trials"])}  # both modes tuned
+    assert [r.done for r in tuning] == sorted(r.done for r in tuning) and tuning[0].done == 0
+    assert math.isnan(tuning[0].eta_seconds) and tuning[-1].done == tuning[-1].total
+    assert tuning[-1].eta_seconds == 0.0 and all(r.eta_seconds >= 0 for r in tuning[1:])
+    assert training[0].text.startswith("training the best configurations") and "4 runs together" in training[0].text
+    assert training[-1].unit == "steps" and training[-1].done == training[-1].total > 0
+    assert training[-1].fraction == 1.0

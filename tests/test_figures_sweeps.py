@@ -102,29 +102,50 @@ def test_parallel_coordinates_and_importances_of_a_study() -> None:
     assert importance.layout.title.text == "Adam: importances"
 
 
+def agaw_reproduction(quick: bool = False) -> Reproduction:
+    seed = {"Adam": [0.60, 0.62, 0.64], "Adam + linear warmup": [0.61, 0.63, 0.62], "AGAW": [0.65, 0.66, math.nan]}
+    return Reproduction(
+        claim="agaw", quick=quick, seeds=[1, 2, 3],
+        modes=[ModeOutcome(label, {}, values, [v - 0.01 for v in values], 0) for label, values in seed.items()],
+        verdicts=[Verdict("AGAW", "Adam", "best_test_accuracy", True, 0.03, 0.04, "holds")],
+        seconds={"tuning": 1.0, "evaluation": 1.0})
+
+
 def test_claims_figure_shows_mean_and_ci_per_mode_and_the_reported_number() -> None:
     claim = load_claims()["agaw"]
-    seed = {"Adam": [0.60, 0.62, 0.64], "Adam + linear warmup": [0.61, 0.63, 0.62], "AGAW": [0.65, 0.66, math.nan]}
-    reproduction = Reproduction(
-        claim="agaw", quick=False, seeds=[1, 2, 3],
-        modes=[ModeOutcome(label, {}, values, [v - 0.01 for v in values], 0) for label, values in seed.items()],
-        verdicts=[Verdict("AGAW", "Adam", claim.metric, True, 0.03, 0.04, "supported")],
-        seconds={"tuning": 1.0, "evaluation": 1.0})
+    reproduction = agaw_reproduction()
+    seed = {outcome.label: outcome.seed_metric for outcome in reproduction.modes}
     fig = figures_sweeps.claims_figure(claim, reproduction)
-    left = [t for t in fig.data if t.xaxis == "x" and t.name != "seed reported"]
-    right = [t for t in fig.data if t.xaxis == "x2"]
-    assert [t.name for t in left] == [t.name for t in right] == list(seed)
-    adam = left[0]
+    top = [t for t in fig.data if t.xaxis == "x" and t.name != figures_sweeps.REPORTED]
+    bottom = [t for t in fig.data if t.xaxis == "x2"]
+    assert [t.name for t in top] == [t.name for t in bottom] == list(seed)
+    adam = top[0]
     ci = mean_ci(seed["Adam"])
     assert adam.y[0] == pytest.approx(ci.mean) and adam.error_y.array[0] == pytest.approx(ci.half_width)
     assert adam.marker.color == optimizer_colour("adam")
-    assert right[2].y[0] == pytest.approx(0.645)  # NaN (a diverged seed) left out: mean of 0.64 and 0.65
-    reported = next(t for t in fig.data if t.name == "seed reported")
+    assert bottom[2].y[0] == pytest.approx(0.645)  # NaN (a diverged seed) left out: mean of 0.64 and 0.65
+    reported = next(t for t in fig.data if t.name == "the write-up's number")
     assert dict(zip(reported.x, reported.y, strict=True)) == claim.reported
     assert reported.xaxis == "x" and reported.marker.symbol == "diamond-open"
-    assert [a.text for a in fig.layout.annotations] == [f"seed metric: {claim.metric}",
-                                                        f"clean metric: {claim.clean_metric}"]
-    assert "3 seeds" in fig.layout.title.text and "quick" not in fig.layout.title.text
+    assert [a.text for a in fig.layout.annotations] == ["write-up's metric: best test accuracy",
+                                                        "clean: test accuracy at best validation"]
+    assert fig.layout.title.text.replace("<br>", " ") == "The AGAW write-up re-run over 3 seeds: mean ± 95% CI"
+
+
+def test_claims_figure_stacks_its_panels_so_their_titles_fit_a_phone() -> None:
+    """The panels span the full width, one above the other (a 390 px phone cannot hold two titles side by side),
+    share the modes' axis (names written once, under the bottom panel) and their titles are short."""
+    fig = figures_sweeps.claims_figure(load_claims()["agaw"], agaw_reproduction())
+    layout = fig.layout
+    assert tuple(layout.xaxis.domain) == tuple(layout.xaxis2.domain) == (0.0, 1.0)
+    assert layout.yaxis2.domain[1] < layout.yaxis.domain[0]  # the clean panel below, with a gap
+    assert layout.xaxis.matches == "x2" and not layout.xaxis.showticklabels
+    titles = [a for claim in load_claims().values()
+              for a in figures_sweeps.claims_figure(claim, agaw_reproduction()).layout.annotations]
+    assert max(len(a.text) for a in titles) <= 42 and all(a.font.size <= 13 for a in titles)
+    assert "/" not in layout.title.text and "seed metric" not in json.dumps(fig.to_plotly_json())
+    quick = figures_sweeps.claims_figure(load_claims()["agaw"], agaw_reproduction(quick=True))
+    assert quick.layout.title.text.replace("<br>", " ").endswith("(smoke test: budgets shrunk)")
 
 
 def test_every_figure_has_a_caption() -> None:

@@ -1,7 +1,9 @@
 """The sweep commands of ``python -m engine``: ``sweep`` (tune with N local worker processes), ``worker`` (join a
-sweep, or a sensitivity grid's study, from any machine) and ``reproduce`` (a seed claim, tuned and judged over seeds).
-See ``engine.sweeps.studies``, ``engine.sweeps.grid`` and ``engine.sweeps.claims``; bad arguments exit with status 2
-and one line, as ``run`` does.
+sweep, or a sensitivity grid's study, from any machine) and ``reproduce`` (a seed claim, tuned and judged over seeds;
+``--ship`` also writes it as the claim's shipped result under ``assets/claims_results``, ``--ship --from-saved`` ships
+the full reproduction already saved under ``$OPTISCOPE_HOME/claims`` without running it again).
+See ``engine.sweeps.studies``, ``engine.sweeps.grid``, ``engine.sweeps.claims`` and ``engine.sweeps.shipped``; bad
+arguments exit with status 2 and one line, as ``run`` does.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from engine.cli.interrupt import interruptible
 from engine.cli.text import progress_bar
 from engine.runs import text_table
-from engine.sweeps import claims, grid, studies
+from engine.sweeps import claims, grid, shipped, studies
 from engine.tasks import get_task
 
 
@@ -45,10 +47,14 @@ def add_commands(commands: Any) -> None:
         description="Tune CLAIM's modes, train each best configuration from seeds 1..N and compare them.")
     reproduce.add_argument("claim", help=", ".join(claims.load_claims()))
     reproduce.add_argument("--seeds", type=int, default=10, help="final training seeds (default 10)")
-    reproduce.add_argument("--quick", action="store_true", help="shrunk budgets: a smoke test, not a verdict")
+    reproduce.add_argument("--quick", action="store_true", help="shrunk budgets: a smoke test, no verdict")
     reproduce.add_argument("--workers", type=int, default=1, help="local worker processes for the tuning")
     reproduce.add_argument("--storage", help="as for sweep")
     reproduce.add_argument("--quiet", action="store_true", help="no progress bar")
+    reproduce.add_argument("--ship", action="store_true", help="also write the result, with its date, versions and "
+                           "this command, as the claim's shipped result (assets/claims_results/CLAIM.json)")
+    reproduce.add_argument("--from-saved", action="store_true", help="with --ship: ship the full reproduction saved "
+                           "under $OPTISCOPE_HOME/claims (dated by its file), without running it again")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,11 +116,24 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _reproduce(args: argparse.Namespace) -> int:
     claim = claims.get_claim(args.claim)
-    bar = progress_bar(args.quiet, unit="step", total=None)
+    if args.ship and args.quick:
+        raise ValueError("reproduce: --ship needs the full budgets; --quick runs a smoke test (budgets shrunk)")
+    if args.from_saved:
+        if not args.ship:
+            raise ValueError("reproduce: --from-saved ships the saved result; add --ship")
+        print(f"shipped: {shipped.ship_saved(args.claim, workers=args.workers)}")
+        return 0
+    bar = progress_bar(args.quiet, unit="trials", total=None)
+    stages = [1]
 
-    def on_progress(progress: Any) -> None:
-        bar.total = progress.steps_total
-        bar.n = progress.steps_done
+    def on_progress(progress: claims.ReproductionProgress) -> None:
+        if progress.stage != stages[-1]:  # the tuning's trials, then the training's steps, each with its ETA
+            stages.append(progress.stage)
+            bar.reset(total=progress.total or None)
+            bar.unit = progress.unit
+        bar.set_description(f"stage {progress.stage}/2", refresh=False)
+        bar.total = progress.total or None
+        bar.n = progress.done
         bar.refresh()
 
     with interruptible() as stop:
@@ -129,4 +148,6 @@ def _reproduce(args: argparse.Namespace) -> int:
         return 130
     print(claims.format_table(claim.quick() if args.quick else claim, result))
     print(f"saved: {claims.result_path(args.claim, args.quick)}")
+    if args.ship:
+        print(f"shipped: {shipped.ship(result, shipped.reproduce_command(args.claim, args.seeds, args.workers))}")
     return 0

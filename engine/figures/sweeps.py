@@ -28,7 +28,7 @@ from engine.figures.colours import optimizer_colour
 from engine.figures.style import finish
 from engine.runs.stats import mean_ci
 from engine.sweeps.budget import USED
-from engine.sweeps.claims import METRICS, Claim, Reproduction
+from engine.sweeps.claims import METRICS, SMOKE_TEST, Claim, Reproduction
 from engine.sweeps.studies import ModeProgress, SweepSpec
 from engine.tasks import get_task
 
@@ -37,6 +37,7 @@ MIN_TRIALS = 2
 
 _OBJECTIVE_SCALE = [[0.0, "rgb(8,48,107)"], [1.0, "rgb(170,205,230)"]]  # lowest objective darkest, never white
 _DASHES = ("solid", "dash", "dot", "dashdot")  # the 1st, 2nd, ... mode of the same optimizer in one figure
+REPORTED = "the write-up's number"  # the claims figure's open diamonds
 
 CAPTIONS: dict[str, str] = {
     "best_so_far": "For every optimizer, the best objective found so far against the number of its trials that "
@@ -50,8 +51,9 @@ CAPTIONS: dict[str, str] = {
     "PED-ANOVA: the divergence between the hyperparameter's distribution in the top trials and over the whole "
     "range); the importances sum to 1. With few trials they are noisy; with one tuned hyperparameter it is 1.",
     "claims": "Per mode, the mean over seeds with its 95% confidence interval (mean ± t_{0.975, n-1} s / sqrt(n)) on "
-    "the seed's own metric (left) and on the clean one (right); the open diamond is the number the seed reported "
-    "from one run. A reported number outside our interval is not what fair tuning and several seeds reproduce.",
+    "the write-up's own metric (top) and on the clean one that never chooses an epoch by the test set (bottom); the "
+    "open diamond is the number the write-up reported from one run. A reported number outside our interval is not "
+    "what fair tuning and several seeds reproduce.",
 }
 """The sentences a page shows beside each figure, by figure."""
 
@@ -167,13 +169,16 @@ def _note(fig: go.Figure, text: str) -> None:
 
 
 def claims_figure(claim: Claim, reproduction: Reproduction) -> go.Figure:
-    """Per mode (on the x axis, in its optimizer's colour), the mean ± 95% CI over seeds of the seed's metric (left)
-    and the clean metric (right), with the seed's reported number on the left as an open diamond."""
+    """Per mode (on the x axis, in its optimizer's colour), the mean ± 95% CI over seeds of the write-up's metric (top
+    panel, with the write-up's reported number as an open diamond) and of the clean metric (bottom panel).
+
+    The panels are stacked and share the modes' axis, so each spans the full width: their titles never meet, and the
+    modes' names are written once, under the bottom panel, turned by Plotly where a phone's width needs it."""
     metric, clean = METRICS[claim.metric], METRICS[claim.clean_metric]
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
-                        subplot_titles=(f"seed metric: {metric.key}", f"clean metric: {clean.key}"))
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.16,
+                        subplot_titles=(f"write-up's metric: {metric.name}", f"clean: {clean.name}"))
     styles = _styles(claim.quick().sweep if reproduction.quick else claim.sweep)
-    for column, attribute, shown in ((1, "seed_metric", metric), (2, "clean_metric", clean)):
+    for row, attribute, shown in ((1, "seed_metric", metric), (2, "clean_metric", clean)):
         for outcome in reproduction.modes:
             ci = mean_ci(getattr(outcome, attribute))
             colour = styles.get(outcome.label, (optimizer_colour(""), "solid"))[0]
@@ -182,20 +187,21 @@ def claims_figure(claim: Claim, reproduction: Reproduction) -> go.Figure:
                 x=[outcome.label], y=[ci.mean], mode="markers", name=outcome.label, showlegend=False,
                 marker={"color": colour, "size": 11},
                 error_y={"type": "data", "array": [half], "color": colour, "thickness": 2, "width": 8},
-                hovertemplate=f"{outcome.label}<br>{shown.key}<br>mean %{{y:.4g}} ± {half:.2g} "
-                f"(n={ci.n})<extra></extra>"), row=1, col=column)
+                hovertemplate=f"{outcome.label}<br>{shown.name}<br>mean %{{y:.4g}} ± {half:.2g} "
+                f"(n={ci.n})<extra></extra>"), row=row, col=1)
     reported = [(label, value) for label, value in claim.reported.items()
                 if any(outcome.label == label for outcome in reproduction.modes)]
     if reported:
         fig.add_trace(go.Scatter(
             x=[label for label, _ in reported], y=[value for _, value in reported], mode="markers",
-            name="seed reported", showlegend=False,
+            name=REPORTED, showlegend=False,
             marker={"symbol": "diamond-open", "size": 13, "color": "#000000", "line": {"width": 2}},
-            hovertemplate="%{x}<br>seed reported %{y:.4f}<extra></extra>"), row=1, col=1)
+            hovertemplate=f"%{{x}}<br>{REPORTED} %{{y:.4f}}<extra></extra>"), row=1, col=1)
     n = len(reproduction.seeds)
-    finish(fig, f"{claim.key}: mean ± 95% CI over {n} seeds" + (" (quick: not a verdict)" if reproduction.quick
-                                                                  else ""), height=400)
-    fig.update_layout(margin_t=90)  # no legend (the x axes name the modes; one would cover the panels' titles)
+    source = claim.source[:1].upper() + claim.source[1:]
+    finish(fig, f"{source} re-run over {n} seeds: mean ± 95% CI"
+           + (f" ({SMOKE_TEST})" if reproduction.quick else ""), height=560)
+    fig.update_annotations(font_size=13)  # the panels' titles: short enough for a 390 px phone
     return fig
 
 

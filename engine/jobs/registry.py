@@ -31,10 +31,11 @@ from optimizers.validation import check_number
 @dataclass(frozen=True)
 class NamedJobStatus:
     """A snapshot of one named job: ``state`` (``engine.jobs.state``; ``error`` holds the message when ``failed``),
-    ``stage``: the latest ``("stage", text)`` report of its workers."""
+    ``stage``: the latest ``("stage", payload)`` report of its workers, as sent (a sweep's text, a reproduction's
+    ``engine.sweeps.claims.ReproductionProgress``: this layer passes it on unread)."""
 
     state: JobState
-    stage: str | None
+    stage: object | None
     error: str | None
     started_at: float
     ended_at: float | None
@@ -49,7 +50,7 @@ class _Entry:
     workers: list[Worker]
     started_at: float = field(default_factory=time.time)
     ended_at: float | None = None
-    stage: str | None = None
+    stage: object | None = None
     error: str | None = None
     reported_end: set[int] = field(default_factory=set)  # the workers that reported "done" or "error"
 

@@ -3,8 +3,9 @@ process each, found by its kind and name).
 
 ``start_sweep`` prepares the sweep in its storage here (a bad storage URL, or a name that exists with another search
 space, raises ``ValueError`` at once, before anything runs), then starts its workers (``studies.worker_main``, as
-``run_sweep`` does) and returns. ``start_reproduction`` runs ``claims.reproduce`` in a worker (its current stage is
-kept for the page).
+``run_sweep`` does) and returns. ``start_reproduction`` runs ``claims.reproduce`` in a worker; its progress (stage,
+done of total, ETA: ``claims.ReproductionProgress``) travels as the job's ``stage`` report, for the page's progress
+bar (``reproduction_progress``).
 
 One stop for both (``engine.jobs.worker``): ``stop_sweep`` and ``stop_reproduction`` ask the work to stop
 cooperatively and terminate it if it has not ended ``STOP_GRACE`` seconds later. A stopped sweep's trials in progress
@@ -88,12 +89,20 @@ def reproduction_state(key: str, quick: bool) -> NamedJobStatus | None:
     return get_registry().status(REPRODUCTION, _reproduction_name(key, quick))
 
 
+def reproduction_progress(key: str, quick: bool) -> claims.ReproductionProgress | None:
+    """Where the reproduction of claim ``key`` stands while it runs here; None before its first report or when it does
+    not run."""
+    state = reproduction_state(key, quick)
+    progress = state.stage if state is not None and state.running else None
+    return progress if isinstance(progress, claims.ReproductionProgress) else None
+
+
 def _reproduction_name(key: str, quick: bool) -> str:
     return f"{key}-quick" if quick else key
 
 
 def _reproduction_main(key: str, quick: bool, seeds: int, *, report: Report, should_stop: Callable[[], bool]) -> None:
-    """A reproduction's worker (module level: spawn pickles it by name): ``claims.reproduce``, reporting each stage
-    as ``("stage", text)``."""
-    claims.reproduce(key, seeds=seeds, quick=quick, on_stage=lambda text: report("stage", text),
+    """A reproduction's worker (module level: spawn pickles it by name): ``claims.reproduce``, reporting its progress
+    as ``("stage", ReproductionProgress)``."""
+    claims.reproduce(key, seeds=seeds, quick=quick, on_progress=lambda progress: report("stage", progress),
                      should_stop=should_stop)

@@ -1,16 +1,20 @@
 """The seed claims as data (``assets/claims.json``) and their reproduction: tuned fairly, judged over seeds.
 
 A claim names its modes (optimizers, fixed values, tuned ranges), its budget (trials and epochs per trial), the
-final training length, the pairs it compares and the numbers the seed reported. ``reproduce`` tunes every mode
+final training length, the pairs it compares and the numbers the write-up reported. ``reproduce`` tunes every mode
 with the same budget (``engine.sweeps.studies``: the objective is the validation loss, never the test set), trains each
 mode's best configuration from seeds 1..N (seed 0 tuned it; the same initial weights and batches for every mode
 of a seed) and compares the pairs with Welch's t-test.
 
-Two metrics each: the seed's own (``metric``, e.g. the best test accuracy over epochs, which peeks at the test set
-by choosing the epoch on it) and the clean one (``clean_metric``, e.g. the test accuracy at the epoch of lowest
-validation loss). A comparison's verdict at level ``ALPHA``: *supported* when the difference is significant and in
-the claimed direction (the sign of the seed's reported difference, else "the first mode is better"),
-*contradicted* when it is significant the other way, else *not distinguishable at N seeds*.
+Two metrics each: the write-up's own (``metric``, e.g. the best test accuracy over epochs, which peeks at the test
+set by choosing the epoch on it) and the clean one (``clean_metric``, e.g. the test accuracy at the epoch of lowest
+validation loss). A comparison's verdict at level ``ALPHA``: *holds* when the difference is significant and in the
+claimed direction (the sign of the write-up's reported difference, else "the first mode is better"), *contradicted*
+when it is significant the other way, else *not distinguishable at N seeds*. A ``--quick`` reproduction shrinks the
+budgets to a smoke test: its comparisons say ``SMOKE_TEST``, never a verdict.
+
+``reproduce`` reports its progress as ``ReproductionProgress`` (trials of the tuning, then steps of the training over
+seeds, each with an ETA), for the command line's bar and the page's.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.home import optiscope_home
-from engine.runs import Progress, RunResult, Welch, mean_ci, run_comparison, text_table, welch
+from engine.runs import RunResult, Welch, mean_ci, run_comparison, text_table, welch
 from engine.sweeps import search_space, studies
 from engine.sweeps.storage import open_storage
 from engine.sweeps.studies import Mode, SweepSpec
@@ -35,13 +39,17 @@ CLAIMS_PATH = Path(__file__).resolve().parents[2] / "assets" / "claims.json"
 ALPHA = 0.05
 QUICK = {"trials": 2, "tune_epochs": 1, "epochs": 2, "seeds": 2}
 """``--quick``: budgets shrunk so that every claim runs end to end in seconds (for tests, not for verdicts)."""
+SMOKE_TEST = "smoke test: budgets shrunk"
+"""What a quick reproduction says in place of a verdict."""
+NONE = "—"  # a table's cell without a number (a dash alone would be a Markdown list item in the page's tables)
 
 
 @dataclass(frozen=True)
 class Metric:
-    """A number read from a run's per-epoch rows."""
+    """A number read from a run's per-epoch rows: ``name`` in a table's few words, ``description`` in full."""
 
     key: str
+    name: str
     description: str
     higher_is_better: bool
     read: Callable[[list[dict[str, float]]], float]
@@ -56,23 +64,23 @@ def _at_best_val(column: str) -> Callable[[list[dict[str, float]]], float]:
 
 METRICS = {
     metric.key: metric for metric in (
-        Metric("best_test_accuracy", "best test accuracy over epochs (peeks at the test set)", True,
-               lambda epochs: max((row["test_accuracy"] for row in epochs), default=math.nan)),
-        Metric("test_accuracy_at_best_val", "test accuracy at the epoch of lowest validation loss", True,
-               _at_best_val("test_accuracy")),
-        Metric("best_val_loss", "lowest validation loss over epochs", False,
+        Metric("best_test_accuracy", "best test accuracy", "best test accuracy over epochs (peeks at the test set)",
+               True, lambda epochs: max((row["test_accuracy"] for row in epochs), default=math.nan)),
+        Metric("test_accuracy_at_best_val", "test accuracy at best validation",
+               "test accuracy at the epoch of lowest validation loss", True, _at_best_val("test_accuracy")),
+        Metric("best_val_loss", "lowest validation loss", "lowest validation loss over epochs", False,
                lambda epochs: min((row["val_loss"] for row in epochs), default=math.nan)),
-        Metric("final_val_loss", "validation loss after the last epoch", False,
+        Metric("final_val_loss", "final validation loss", "validation loss after the last epoch", False,
                lambda epochs: epochs[-1]["val_loss"] if epochs else math.nan),
-        Metric("test_loss_at_best_val", "test loss at the epoch of lowest validation loss", False,
-               _at_best_val("test_loss")),
+        Metric("test_loss_at_best_val", "test loss at best validation",
+               "test loss at the epoch of lowest validation loss", False, _at_best_val("test_loss")),
     )
 }
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One seed experiment, as data."""
+    """One experiment of the seed write-ups, as data (``source`` names the write-up)."""
 
     key: str
     title: str
@@ -102,7 +110,7 @@ class Claim:
         return replace(self, sweep=sweep, epochs=QUICK["epochs"])
 
     def claimed_better(self, mode: str, baseline: str) -> bool:
-        """Whether the seed claims ``mode`` better than ``baseline`` (on either metric: better is better): the sign
+        """Whether the write-up claims ``mode`` better than ``baseline`` (on either metric: better is better): the sign
         of its reported difference on its own metric where it reported both, else yes (a claim names its
         contender first)."""
         if mode in self.reported and baseline in self.reported:
@@ -143,7 +151,8 @@ def _claim(key: str, entry: Mapping[str, Any]) -> Claim:
 
 @dataclass(frozen=True)
 class ModeOutcome:
-    """One mode's final runs: its chosen hyperparameters and, per seed, both metrics (NaN where it diverged)."""
+    """One mode's final runs: its chosen hyperparameters and, per seed, both metrics (NaN where it diverged):
+    ``seed_metric`` is the write-up's metric (the name is the stored JSON's), ``clean_metric`` the clean one."""
 
     label: str
     hyperparameters: dict[str, HyperValue]
@@ -186,20 +195,41 @@ class Reproduction:
                    [Verdict(**verdict) for verdict in data["verdicts"]], dict(data["seconds"]))
 
 
+@dataclass(frozen=True)
+class ReproductionProgress:
+    """Where a reproduction stands, for a progress bar: stage 1 of 2 tunes (``done`` of ``total`` trials), stage 2
+    trains the best configurations from every seed at once (``done`` of ``total`` steps, all runs counted). The ETA
+    extrapolates the stage's pace: elapsed / done_here * (total - done), ``done_here`` counting only what this run
+    did (not the trials a stopped tuning had already spent); NaN until something is done."""
+
+    stage: int
+    text: str
+    done: int
+    total: int
+    unit: str
+    eta_seconds: float
+
+    @property
+    def fraction(self) -> float:
+        """Of the stage, in [0, 1]."""
+        return min(self.done / self.total, 1.0) if self.total > 0 else 0.0
+
+
 def judge(difference: float, p: float, claimed_better: bool, higher_is_better: bool, seeds: int) -> str:
-    """``supported``, ``contradicted`` or ``not distinguishable at N seeds`` (module docstring)."""
+    """``holds``, ``contradicted`` or ``not distinguishable at N seeds`` (module docstring)."""
     if not math.isfinite(p) or p >= ALPHA or difference == 0:
         return f"not distinguishable at {seeds} seeds"
     better = difference > 0 if higher_is_better else difference < 0
-    return "supported" if better == claimed_better else "contradicted"
+    return "holds" if better == claimed_better else "contradicted"
 
 
 def reproduce(key: str, *, seeds: int = 10, quick: bool = False, workers: int = 1, storage_url: str | None = None,
               on_stage: Callable[[str], None] | None = None,
-              on_progress: Callable[[Progress], None] | None = None,
+              on_progress: Callable[[ReproductionProgress], None] | None = None,
               should_stop: Callable[[], bool] | None = None) -> Reproduction | None:
     """Tune claim ``key`` as it was tuned, train every mode's best configuration from seeds 1..``seeds`` and judge
-    its comparisons; the result is saved (``result_path``) and returned. ``on_stage`` names each stage.
+    its comparisons; the result is saved (``result_path``) and returned. ``on_stage`` names each stage as it
+    begins; ``on_progress`` reports it then, after each trial and about once a second of the training.
 
     ``should_stop`` stops the tuning (its trial in progress is requeued for the next start) or the training; a
     stopped reproduction saves nothing and returns None, so the last saved result stays.
@@ -207,24 +237,41 @@ def reproduce(key: str, *, seeds: int = 10, quick: bool = False, workers: int = 
     check_number("reproduce", "seeds", seeds, low=2, high=1000, integer=True)
     claim = get_claim(key).quick() if quick else get_claim(key)
     stopped = should_stop or (lambda: False)
+    report = on_progress or (lambda _progress: None)
+    storage = open_storage(storage_url)
     started = time.monotonic()
+    tuned_modes = sum(bool(mode.space) for mode in claim.sweep.modes)
+    text = f"tuning {tuned_modes} modes, {claim.sweep.trials} trials each"
     if on_stage:
-        on_stage(f"tuning {len(claim.sweep.modes)} modes, {claim.sweep.trials} trials each")
-    studies.run_sweep(claim.sweep, workers=workers, storage_url=storage_url, should_stop=stopped)
+        on_stage(text)
+    studies.prepare(claim.sweep, storage)
+    total, before = claim.sweep.trials * tuned_modes, _trials_used(studies.progress(claim.sweep, storage))
+
+    def tuning(rows: list[studies.ModeProgress]) -> None:
+        done, elapsed = _trials_used(rows), time.monotonic() - started
+        eta = elapsed / (done - before) * (total - done) if done > before else math.nan
+        report(ReproductionProgress(1, text, done, total, "trials", eta))
+
+    tuning(studies.progress(claim.sweep, storage))
+    studies.run_sweep(claim.sweep, workers=workers, storage_url=storage_url, on_progress=tuning, should_stop=stopped)
     if stopped():  # tuned on part of the budget: not the claim's tuning
         return None
     tuned = time.monotonic()
-    choices = studies.best_choices(claim.sweep, open_storage(storage_url))
+    choices = studies.best_choices(claim.sweep, storage)
     seed_list = tuple(range(1, seeds + 1))
+    text = (f"training the best configurations for {claim.epochs} epochs from seeds 1..{seeds} "
+            f"({len(choices) * seeds} runs together)")
     if on_stage:
-        on_stage(f"training the best configurations for {claim.epochs} epochs from seeds 1..{seeds}")
+        on_stage(text)
     comparison = studies.comparison(claim.sweep, choices, seed_list, claim.epochs)
-    results = run_comparison(comparison, on_progress=on_progress, should_stop=stopped)
+    report(ReproductionProgress(2, text, 0, 0, "steps", math.nan))
+    results = run_comparison(comparison, should_stop=stopped, on_progress=lambda progress: report(
+        ReproductionProgress(2, text, progress.steps_done, progress.steps_total, "steps", progress.eta_seconds)))
     if stopped():  # runs cut short: never judged, never saved over the last result
         return None
     outcomes = _outcomes(claim, choices, results)
     reproduction = Reproduction(
-        claim=key, quick=quick, seeds=list(seed_list), modes=outcomes, verdicts=_verdicts(claim, outcomes),
+        claim=key, quick=quick, seeds=list(seed_list), modes=outcomes, verdicts=_verdicts(claim, outcomes, quick),
         seconds={"tuning": tuned - started, "evaluation": time.monotonic() - tuned},
     )
     path = result_path(key, quick)
@@ -248,6 +295,11 @@ def load_result(key: str, quick: bool = False) -> Reproduction | None:
         return None
 
 
+def _trials_used(rows: Sequence[studies.ModeProgress]) -> int:
+    """The tuning budget spent: trials complete or pruned (a failed one is queued again)."""
+    return sum(row.complete + row.pruned for row in rows)
+
+
 def _outcomes(claim: Claim, choices: Mapping[str, Any], results: Sequence[RunResult]) -> list[ModeOutcome]:
     metric, clean = METRICS[claim.metric], METRICS[claim.clean_metric]
     labels = list(choices)
@@ -265,7 +317,7 @@ def _outcomes(claim: Claim, choices: Mapping[str, Any], results: Sequence[RunRes
     return outcomes
 
 
-def _verdicts(claim: Claim, outcomes: Sequence[ModeOutcome]) -> list[Verdict]:
+def _verdicts(claim: Claim, outcomes: Sequence[ModeOutcome], quick: bool) -> list[Verdict]:
     by_label = {outcome.label: outcome for outcome in outcomes}
     verdicts = []
     for mode, baseline in claim.comparisons:
@@ -274,42 +326,65 @@ def _verdicts(claim: Claim, outcomes: Sequence[ModeOutcome]) -> list[Verdict]:
             test: Welch = welch(getattr(by_label[mode], attribute), getattr(by_label[baseline], attribute))
             claimed = claim.claimed_better(mode, baseline)
             seeds = len(getattr(by_label[mode], attribute))
-            verdicts.append(Verdict(mode, baseline, metric_key, claimed, test.difference, test.p,
-                                    judge(test.difference, test.p, claimed, metric.higher_is_better, seeds)))
+            verdict = SMOKE_TEST if quick else judge(test.difference, test.p, claimed, metric.higher_is_better, seeds)
+            verdicts.append(Verdict(mode, baseline, metric_key, claimed, test.difference, test.p, verdict))
     return verdicts
 
 
-def format_table(claim: Claim, reproduction: Reproduction) -> str:
-    """The printed report: per mode the seed's number beside ours (mean ± 95% CI) on both metrics, then each
-    comparison's difference, Welch p and verdict."""
+def mode_rows(claim: Claim, reproduction: Reproduction) -> list[dict[str, str]]:
+    """Per mode: the write-up's number beside ours (mean ± 95% CI over seeds) on both metrics, the diverged runs
+    and the tuned values; the CLI prints these rows as text, the page as a table."""
     metric, clean = METRICS[claim.metric], METRICS[claim.clean_metric]
     n = len(reproduction.seeds)
-    lines = [
-        f"{claim.key}: {claim.title}" + (" [quick: budgets shrunk, not a verdict]" if reproduction.quick else ""),
-        f"seed metric  = {metric.key}: {metric.description}",
-        f"clean metric = {clean.key}: {clean.description}",
-        f"ours: mean ± 95% CI over seeds {reproduction.seeds[0]}..{reproduction.seeds[-1]} (n={n}); "
-        f"tuning {reproduction.seconds['tuning']:.0f} s, evaluation {reproduction.seconds['evaluation']:.0f} s",
-        "",
-    ]
-    rows = [("mode", "seed reported", f"ours ({metric.key})", f"ours ({clean.key})", "diverged", "tuned")]
+    rows = []
     for outcome in reproduction.modes:
         reported = claim.reported.get(outcome.label)
+        space = next((m.space for m in claim.sweep.modes if m.label == outcome.label), {})
         tuned = ", ".join(f"{name}={_short(value)}" for name, value in outcome.hyperparameters.items()
-                          if name in next(m.space for m in claim.sweep.modes if m.label == outcome.label))
-        rows.append((outcome.label, f"{reported:.4f}" if reported is not None else "-",
-                     str(mean_ci(outcome.seed_metric)), str(mean_ci(outcome.clean_metric)),
-                     f"{outcome.diverged}/{n}", tuned or "(preset)"))
-    lines += [text_table(rows), ""]
-    rows = [("comparison", "metric", "claimed", "difference", "Welch p", "verdict")]
+                          if name in space)
+        rows.append({"mode": outcome.label, "write-up's number": f"{reported:.4f}" if reported is not None else NONE,
+                     f"ours: {metric.name}": ci_text(outcome.seed_metric),
+                     f"ours: {clean.name} (clean)": ci_text(outcome.clean_metric),
+                     "diverged": f"{outcome.diverged}/{n}", "tuned": tuned or "(preset)"})
+    return rows
+
+
+def comparison_rows(reproduction: Reproduction) -> list[dict[str, str]]:
+    """Per comparison and metric: the verdict (``SMOKE_TEST`` for a quick reproduction; third, so a phone shows it
+    without scrolling), the direction the write-up claims, our difference of means and Welch's p."""
+    rows = []
     for verdict in reproduction.verdicts:
-        better = "higher" if METRICS[verdict.metric].higher_is_better else "lower"
+        metric = METRICS[verdict.metric]
+        better = "higher" if metric.higher_is_better else "lower"
         claimed = better if verdict.claimed_better else ("lower" if better == "higher" else "higher")
-        rows.append((f"{verdict.mode} vs {verdict.baseline}", verdict.metric, claimed,
-                     f"{verdict.difference:+.4f}", f"{verdict.p:.3g}" if math.isfinite(verdict.p) else "-",
-                     verdict.verdict))
-    lines.append(text_table(rows))
-    return "\n".join(lines)
+        rows.append({"comparison": f"{verdict.mode} vs {verdict.baseline}", "metric": metric.name,
+                     "verdict": verdict.verdict, "claimed": claimed, "difference": f"{verdict.difference:+.4f}",
+                     "Welch p": f"{verdict.p:.3g}" if math.isfinite(verdict.p) else NONE})
+    return rows
+
+
+def format_table(claim: Claim, reproduction: Reproduction) -> str:
+    """The printed report: ``mode_rows`` and ``comparison_rows`` as text tables under a header naming the claim, its
+    source, both metrics and the seeds."""
+    metric, clean = METRICS[claim.metric], METRICS[claim.clean_metric]
+    lines = [
+        f"{claim.key}: {claim.title} ({claim.source})" + (f" [{SMOKE_TEST}]" if reproduction.quick else ""),
+        f"write-up's metric = {metric.name}: {metric.description}",
+        f"clean metric      = {clean.name}: {clean.description}",
+        f"ours: mean ± 95% CI over seeds {reproduction.seeds[0]}..{reproduction.seeds[-1]} "
+        f"(n={len(reproduction.seeds)}); tuning {reproduction.seconds['tuning']:.0f} s, "
+        f"evaluation {reproduction.seconds['evaluation']:.0f} s",
+        "",
+    ]
+    for rows in (mode_rows(claim, reproduction), comparison_rows(reproduction)):
+        lines += [text_table([tuple(rows[0]), *(tuple(row.values()) for row in rows)]), ""]
+    return "\n".join(lines[:-1])
+
+
+def ci_text(values: Sequence[float]) -> str:
+    """``mean ± half-width`` of the 95% CI over seeds (``MeanCI``'s text); ``NONE`` when every run diverged."""
+    ci = mean_ci(values)
+    return str(ci) if ci.n else NONE
 
 
 def _short(value: HyperValue) -> str:
