@@ -1,11 +1,11 @@
-"""Home: what Optiscope is, where to look first, and every registered optimizer with its hyperparameters."""
+"""Home: what Optiscope is, a guided path through the lessons and every page (each with a picture of what it shows),
+and every registered optimizer, once, with its hyperparameters."""
 
 import streamlit as st
 
+from engine.lessons import load_lessons
 from optimizers import REGISTRY
-from ui.components import escape_markdown, optimizer_cards
-
-RESEARCH = [info for info in REGISTRY.values() if info.research]
+from ui.components import PAGE_GUIDE, PAGES, optimizer_cards, picture_card
 
 st.title("Optiscope")
 st.markdown(
@@ -15,30 +15,26 @@ st.markdown(
     "same batches, and runs over several seeds."
 )
 
-st.header("Where to start")
-first, second = st.columns(2)
-with first, st.container(border=True):
-    st.page_link("pages/filter_lab.py", label="1. Filter Lab", icon=":material/filter_alt:")
-    st.markdown(
-        "Momentum is a filter on the gradient. Start with the **SGD** preset, then **heavy ball**, then "
-        "**AutoSGM default**: watch the pole and zero move on the z-plane and the high frequencies (the "
-        "gradient's noise) drop on the magnitude plot."
-    )
-with second, st.container(border=True):
-    st.page_link("pages/stability.py", label="2. Stability", icon=":material/radar:")
-    st.markdown(
-        "A filter plus a step size is a feedback loop. Find your configuration (the star) on the stability map, "
-        "push the loop gain past the dark boundary, and see the simulated run beside it turn from converging "
-        "to diverging, exactly where the theory says."
-    )
+st.header("Start with a lesson")
+st.caption("Each lesson is a few steps: read, predict, then run it. Your answers stay in the link.")
+lessons = load_lessons()
+for row in range(0, len(lessons), 3):
+    for column, lesson in zip(st.columns(3), lessons[row:row + 3], strict=False):
+        with column:
+            picture_card("pages/lessons.py", lesson.title, ":material/school:", lesson.summary,
+                         picture=f"lesson_{lesson.key}", query_params={"lesson": lesson.key})
 
-st.header("The research optimizers")
-st.caption("What the explorer exists to show, one line each; their hyperparameters are in the cards below.")
-st.markdown("\n".join(f"- **{info.name}**: {escape_markdown(info.description)}" for info in RESEARCH))
+st.header("The explorer, page by page")
+st.caption("In the order they build on each other; every page's settings live in its link.")
+guide = [(file, title, icon) for file, title, icon, _ in PAGES if file in PAGE_GUIDE]
+for row in range(0, len(guide), 4):
+    for column, (file, title, icon) in zip(st.columns(4), guide[row:row + 4], strict=False):
+        with column:
+            picture_card(f"pages/{file}", title, icon, PAGE_GUIDE[file], picture=file.removesuffix(".py"))
 
 st.header("Research optimizers")
-st.caption("Each with its one-line description and, folded, its hyperparameters.")
-optimizer_cards(RESEARCH)
+st.caption("What the explorer exists to show: each with its one-line description and, folded, its hyperparameters.")
+optimizer_cards([info for info in REGISTRY.values() if info.research])
 
 st.header("Baselines")
 st.caption("From torch.optim and torch.optim.lr_scheduler as they are, never re-implemented.")

@@ -7,12 +7,14 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from engine.lessons import load_lessons
 from optimizers import REGISTRY, HyperParam
 from ui.components import (
     HYPERPARAM_COLUMNS,
+    PAGE_GUIDE,
     PAGES,
     PAGES_DIR,
-    escape_markdown,
+    PICTURES_DIR,
     hyperparam_row,
     leave_legacy_navigation,
 )
@@ -31,16 +33,30 @@ def test_runs_without_exception(app: AppTest) -> None:
     assert [title.value for title in app.title] == ["Optiscope"]
 
 
-def test_guides_a_person_through_the_pages(app: AppTest) -> None:
-    assert app.header[0].value == "Where to start"
-    assert [link.proto.label for link in app.get("page_link")] == ["1. Filter Lab", "2. Stability"]
+def test_guides_a_person_through_the_lessons_then_every_page(app: AppTest) -> None:
+    """A card per lesson (opening it), then one per page but Home, in the guide's order; the optimizers after."""
+    assert [header.value for header in app.header] == ["Start with a lesson", "The explorer, page by page",
+                                                      "Research optimizers", "Baselines"]
+    links = [(link.proto.label, link.proto.page) for link in app.get("page_link")]
+    lessons = load_lessons()
+    assert len(lessons) >= 6
+    assert links[:len(lessons)] == [(lesson.title, "lessons") for lesson in lessons]
+    assert [page for _, page in links[len(lessons):]] == [path for *_, path in PAGES[1:]]
+    assert list(PAGE_GUIDE) == [file for file, *_ in PAGES[1:]]
 
 
-def test_names_each_research_optimizer_in_one_line(app: AppTest) -> None:
-    research = [info for info in REGISTRY.values() if info.research]
-    listing = next(md.value for md in app.markdown if md.value.startswith("- **"))
-    assert listing.splitlines() == [f"- **{info.name}**: {escape_markdown(info.description)}" for info in research]
-    assert len(research) == 5
+def test_every_card_has_its_picture() -> None:
+    """Each page's and each lesson's card shows a small picture of it, taken by scripts/page_pictures.py."""
+    names = [file.removesuffix(".py") for file in PAGE_GUIDE] + [f"lesson_{lesson.key}" for lesson in load_lessons()]
+    missing = [name for name in names if not (PICTURES_DIR / f"{name}.png").is_file()]
+    assert not missing, f"no picture for {missing}: run scripts/page_pictures.py"
+
+
+def test_lists_each_optimizer_once(app: AppTest) -> None:
+    shown = [subheader.value for subheader in app.subheader]
+    assert sorted(shown) == sorted(info.name for info in REGISTRY.values())
+    assert len(set(shown)) == len(shown)
+    assert not [md.value for md in app.markdown if md.value.startswith("- **")], "no second list of the optimizers"
 
 
 def test_lists_research_optimizers_first_then_baselines(app: AppTest) -> None:
@@ -87,8 +103,8 @@ def test_the_router_has_a_page_per_file_in_pages() -> None:
     paths that shared links name; Home is the default page, at /."""
     assert sorted(file for file, *_ in PAGES) == sorted(path.name for path in PAGES_DIR.glob("*.py"))
     assert [(title, url_path) for _, title, _, url_path in PAGES] == [
-        ("Home", None), ("Playground", "playground"), ("Landscape", "landscape"), ("Train", "train"),
-        ("Sensitivity", "sensitivity"), ("Filter Lab", "filter_lab"),
+        ("Home", None), ("Lessons", "lessons"), ("Playground", "playground"), ("Landscape", "landscape"),
+        ("Train", "train"), ("Sensitivity", "sensitivity"), ("Filter Lab", "filter_lab"),
         ("Stability", "stability"), ("Sweeps", "sweeps"),
     ]
 

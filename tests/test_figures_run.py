@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import pytest
 
 from engine.figures.colours import optimizer_colour
+from engine.figures.exports import summary_json, telemetry_csv
 from engine.figures.runs import (
     CAPTIONS,
     STABILITY_MARGIN,
@@ -19,10 +20,8 @@ from engine.figures.runs import (
     run_label,
     series_figure,
     short_labels,
-    summary_json,
-    telemetry_csv,
 )
-from engine.figures.trajectory import trajectory_figure
+from engine.figures.trajectory import FRAME_POINTS, MAX_FRAMES, MIN_FRAMES, edge_point, frame_steps, trajectory_figure
 from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, run_comparison
 from engine.tasks.surfaces import get_surface
 
@@ -98,14 +97,73 @@ def test_without_a_step_the_marker_is_on_the_last_record(results: list[RunResult
     assert named(fig, f"{run_label(results[0])} at step 60").x[0] == results[0].records[-1]["x"]
 
 
-def test_a_diverged_run_ends_with_an_x_and_its_reason(results: list[RunResult]) -> None:
-    diverged = results[2]
+def test_a_diverged_run_ends_with_an_x_on_the_plots_edge_and_its_reason(results: list[RunResult]) -> None:
+    diverged = results[2]  # SGD lr=1 from (-2, 2): its one step lands at (1604, 402), far off the plot
     fig = trajectory_figure(ROSENBROCK, results)
     marker = named(fig, f"{run_label(diverged)}: diverged")
-    assert marker.marker.symbol == "x-thin"
-    assert marker.x[0] == diverged.records[-1]["x"]
+    assert marker.marker.symbol == "x-thin" and marker.cliponaxis is False
+    (_, xmax), (ymin, ymax) = ROSENBROCK.domain
+    x, y = marker.x[0], marker.y[0]
+    assert x == pytest.approx(xmax) and ymin <= y <= ymax  # where the step's segment leaves the plot, on its edge
+    start, final = diverged.records[-1], diverged.summary
+    assert (y - start["y"]) * (final["final_x"] - start["x"]) == pytest.approx(
+        (x - start["x"]) * (final["final_y"] - start["y"]))  # on the line from the last record to where it went
     assert diverged.reason in marker.hovertemplate and "diverged at step 1" in marker.hovertemplate
     assert all(not t.name.endswith(": diverged") for t in fig.data if t.name != marker.name)
+
+
+@pytest.mark.parametrize(("inside", "outside", "edge"), [
+    ((0.0, 0.0), (1.0, 0.5), (1.0, 0.5)),  # inside: itself
+    ((0.0, 0.0), (4.0, 1.0), (2.0, 0.5)),  # through the right edge
+    ((1.0, 1.0), (1.0, -9.0), (1.0, -2.0)),  # through the bottom
+    ((3.0, 3.0), (5.0, -7.0), (2.0, -2.0)),  # both outside: clamped
+])
+def test_edge_point(inside: tuple[float, float], outside: tuple[float, float], edge: tuple[float, float]) -> None:
+    assert edge_point(inside, outside, ((-2.0, 2.0), (-2.0, 2.0))) == pytest.approx(edge)
+
+
+def test_frames_grow_every_path_to_its_last_point(results: list[RunResult]) -> None:
+    fig = trajectory_figure(ROSENBROCK, results)
+    steps = [int(frame.name) for frame in fig.frames]
+    assert steps[0] == 1 and steps[-1] == 60 and steps == sorted(set(steps))
+    paths = {index: run for index, trace in enumerate(fig.data) for run in results if trace.name == run_label(run)}
+    for frame in fig.frames:
+        assert set(paths) <= set(frame.traces)
+    for index, run in paths.items():
+        slot = fig.frames[0].traces.index(index)
+        lengths = [len(frame.data[slot].x) for frame in fig.frames]
+        assert lengths == sorted(lengths) and lengths[0] == 1  # they grow, monotonically
+        assert lengths[-1] == len(run.records)
+        last = fig.frames[-1].data[slot]
+        assert (last.x[-1], last.y[-1]) == pytest.approx((run.records[-1]["x"], run.records[-1]["y"]), rel=1e-6)
+        marker = fig.frames[-1].data[fig.frames[0].traces.index(index + 1)]
+        assert marker.customdata[0] == run.records[-1]["step"]
+
+
+def test_the_slider_opens_at_the_step_and_the_buttons_play_at_the_speed(results: list[RunResult]) -> None:
+    fig = trajectory_figure(ROSENBROCK, results, step=37, frame_ms=40)
+    [slider] = fig.layout.sliders
+    assert slider.steps[slider.active].label == "37" and list(slider.steps[slider.active].args[0]) == ["37"]
+    assert "37" in [frame.name for frame in fig.frames]
+    play, pause = fig.layout.updatemenus[0].buttons
+    assert play.args[1]["frame"]["duration"] == 40 and play.args[1]["fromcurrent"] is True
+    assert list(pause.args[0]) == [None]
+    assert len(named(fig, run_label(results[0])).x) == 37  # the figure itself shows step 37
+
+
+def test_long_runs_get_fewer_frames_and_the_url_step_is_always_one() -> None:
+    assert len(frame_steps(200, 4)) == MAX_FRAMES  # 120 frames of at most 200 points: under FRAME_POINTS
+    assert frame_steps(10, 4) == list(range(1, 11))
+    long = frame_steps(2000, 4, step=1234)
+    assert MIN_FRAMES <= len(long) <= MIN_FRAMES + 1 and 1234 in long and long[0] == 1 and long[-1] == 2000
+    assert len(frame_steps(2000, 4)) * 2000 * 4 / 2 <= max(FRAME_POINTS, MIN_FRAMES * 2000 * 4 / 2)
+
+
+def test_3d_frames_animate_the_3d_paths(results: list[RunResult]) -> None:
+    fig = trajectory_figure(ROSENBROCK, results, surface_3d=True, n=20, step=10)
+    assert fig.frames[0].data[0].type == "scatter3d" and len(fig.frames[0].data[0].z) == 1
+    assert fig.layout.updatemenus[0].buttons[0].args[1]["frame"]["redraw"] is True  # a 3-D scene must redraw
+    assert fig.frames[0].data[2].type == "scatter3d" and len(fig.frames[0].data[2].x) == 1  # a run's marker
 
 
 def test_large_ranges_are_shaded_on_a_log_scale(results: list[RunResult]) -> None:

@@ -97,7 +97,10 @@ def test_a_quick_reproduction_runs_in_the_background_and_saves_its_result(home_w
         sweep_jobs.start_reproduction("gnw", quick=True, seeds=2)
     state = wait_while_running(lambda: sweep_jobs.reproduction_state("gnw", True))
     assert state.state == "finished", state
-    assert state.stage is not None and state.stage.startswith("training the best configurations")
+    progress = state.stage  # the last ``ReproductionProgress`` it reported: the training's end
+    assert isinstance(progress, claims.ReproductionProgress), progress
+    assert progress.text.startswith("training the best configurations") and progress.fraction == 1.0
+    assert sweep_jobs.reproduction_progress("gnw", True) is None  # no bar once it has ended
     result = claims.load_result("gnw", quick=True)
     assert result is not None and result.seeds == [1, 2] and len(result.modes) == 2
 

@@ -25,6 +25,7 @@ PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 # The app's pages in navigation order: file in pages/, title, Material icon, URL path (None: the default page, at /).
 PAGES = (
     ("home.py", "Home", ":material/home:", None),
+    ("lessons.py", "Lessons", ":material/school:", "lessons"),
     ("playground.py", "Playground", ":material/scatter_plot:", "playground"),
     ("landscape.py", "Landscape", ":material/grid_on:", "landscape"),
     ("train.py", "Train", ":material/model_training:", "train"),
@@ -33,6 +34,27 @@ PAGES = (
     ("stability.py", "Stability", ":material/radar:", "stability"),
     ("sweeps.py", "Sweeps", ":material/tune:", "sweeps"),
 )
+
+# What each page but Home shows and what to do there: Home's guide, in ``PAGES`` order (the order they build on
+# each other).
+PAGE_GUIDE = {
+    "lessons.py": "Predict, then see: each step sets up a run, asks what will happen, and only then shows it, with "
+    "the theory's number beside the run's.",
+    "playground.py": "Optimizers side by side on a 2-D surface, from the same start. Press play and watch heavy ball "
+    "overshoot where Adam crawls; a diverged run says why.",
+    "landscape.py": "One optimizer run at every cell of a grid of two hyperparameters: where it converges, where it "
+    "diverges, and the theory's stability boundary drawn over it.",
+    "train.py": "The seed MLP on MNIST-1D, trained live: the same initial weights and batches for every optimizer, "
+    "several seeds, a 95% band around each mean.",
+    "sensitivity.py": "The final accuracy against one hyperparameter, over seeds: how sharp is the optimum, and where "
+    "does each optimizer break?",
+    "filter_lab.py": "Momentum is a lowpass filter on the gradient: its pole and zero on the z-plane, and how much of "
+    "the gradient's noise each frequency lets through.",
+    "stability.py": "A filter plus a step size is a feedback loop: the region where AutoSGM's learning dynamics stay "
+    "stable, with a simulated run beside it.",
+    "sweeps.py": "The seed write-ups' claims, re-run with equal tuning budgets over ten seeds, and your own Optuna "
+    "sweeps.",
+}
 
 
 def app_pages() -> list[st.Page]:
@@ -136,11 +158,14 @@ def plain_number(value: float) -> str:
     return f"{value:g}"
 
 
-_MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>()#+-.!|~$"})
+_MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>()#+-.!|~$:&"})
+# CommonMark's backslash escapes take any ASCII punctuation; these are the characters that start Markdown (``_`` and
+# ``*`` emphasis, ``:red[...]`` directives, ``&lt;`` entities), and the backslash itself.
 
 
 def escape_markdown(text: str) -> str:
-    """``text`` shown literally inside ``st.markdown`` (descriptions hold maths like ``||g||`` and ``g_{t-1}``)."""
+    """``text`` shown literally inside ``st.markdown`` and the alerts (descriptions hold maths like ``||g||`` and
+    ``g_{t-1}``; messages name what the user typed, such as ``__import__``, which Markdown would make bold)."""
     return text.translate(_MARKDOWN_SPECIALS)
 
 
@@ -176,6 +201,23 @@ def optimizer_cards(infos: Iterable[OptimizerInfo]) -> None:
         optimizer_card(info)
 
 
+PICTURES_DIR = Path(__file__).resolve().parent.parent / "assets" / "pictures"
+"""Small pictures of what each page (``<page>.png``) and each lesson (``lesson_<key>.png``) shows, for Home's cards:
+screenshots of their first figure, taken by ``scripts/page_pictures.py``."""
+
+
+def picture_card(page: str, title: str, icon: str, text: str, *, picture: str,
+                 query_params: Mapping[str, str] | None = None) -> None:
+    """A bordered card: the picture ``PICTURES_DIR/<picture>.png`` (when it has been taken), a link to ``page`` (with
+    ``query_params``) titled ``title``, and ``text`` under it, shown literally."""
+    with st.container(border=True):
+        path = PICTURES_DIR / f"{picture}.png"
+        if path.exists():
+            st.image(path, width="stretch")
+        st.page_link(page, label=title, icon=icon, query_params=query_params)
+        st.caption(escape_markdown(text))
+
+
 # --- URL state ----------------------------------------------------------------------------------------------------
 
 
@@ -183,13 +225,17 @@ class UrlState:
     """A page's configuration mirrored in the URL (``st.query_params``), so a copied link reproduces the view.
 
     Each ``slider`` / ``number_input`` / ``choice_input`` reads its parameter from the URL (checked with the project's
-    validators; a bad or unknown value falls back to the default, with a warning next to the field naming the
-    parameter and its valid range), seeds the widget with it on the page's first run, and ``write`` puts the current
-    values back into the URL. Widget keys are ``<page>.<name>``, so two pages can both have a ``beta``.
+    validators; a bad or unknown value falls back to the default, with a warning naming the parameter and its valid
+    range) only to seed the widget on the page's first run (afterwards the widget decides, so a control that another
+    one moved, such as the start when the surface changes, never warns about a URL value the user did not write), and
+    ``write`` puts the current values back into the URL. Widget keys are ``<page>.<name>``, so two pages can both have
+    a ``beta``. Warnings show next to their field, or full width in ``notices`` when the page gives one (a field in a
+    narrow column would wrap a warning one word per line).
     """
 
-    def __init__(self, page: str) -> None:
+    def __init__(self, page: str, notices: Any = None) -> None:
         self.page = page
+        self.notices = notices
         self.values: dict[str, object] = {}
         self.warnings: dict[str, str] = {}
 
@@ -233,33 +279,58 @@ class UrlState:
             return self.fallback(name, default, error)  # type: ignore[return-value]
 
     def seed(self, name: str, value: object) -> str:
-        """The widget key of ``name``, its state set to ``value`` on the page's first run (the URL decides then)."""
+        """The widget key of ``name``, its state set to ``value`` on the page's first run (the URL decides then);
+        ``value`` may be a function of no arguments, called only then (so the URL is read only then)."""
         key = self.key(name)
         if key not in st.session_state:  # first run of this page: the URL decides; afterwards the widget does
-            st.session_state[key] = value
+            st.session_state[key] = value() if callable(value) else value
         return key
 
     def record(self, name: str, value: object) -> object:
         """Keep the control's current ``value`` for ``write`` and show its URL warning, if any; returns ``value``."""
         self.values[name] = value
         if name in self.warnings:
-            st.warning(self.warnings[name], icon=":material/link_off:")
+            if self.notices is None:
+                st.warning(self.warnings[name], icon=":material/link_off:")
+            else:  # shown literally: a link's value may hold Markdown (``opt1=__import__``)
+                self.notices.warning(escape_markdown(self.warnings[name]), icon=":material/link_off:")
         return value
 
     def slider(self, label: str, name: str, default: float, low: float, high: float, step: float,
-               help: str | None = None, fmt: str | None = None) -> float:
+               help: str | None = None, fmt: str | None = None, on_change: Callable[[], None] | None = None) -> float:
         """A slider over [low, high] whose value lives in the URL as ``name``."""
         integer = isinstance(step, int) and isinstance(default, int)
-        value = self.number(name, default, low=low, high=high, integer=integer)
-        key = self.seed(name, int(value) if integer else float(value))
-        return self.record(name, st.slider(label, low, high, step=step, key=key, help=help, format=fmt))  # type: ignore[return-value]
+        kind = int if integer else float
+        key = self.seed(name, lambda: kind(self.number(name, default, low=low, high=high, integer=integer)))
+        widget = st.slider(label, low, high, step=step, key=key, help=help, format=fmt, on_change=on_change)
+        return self.record(name, widget)  # type: ignore[return-value]
+
+    def select_slider(self, label: str, name: str, default: float, stops: Sequence[float], help: str | None = None,
+                      format_func: Callable[[float], str] = str) -> float:
+        """A slider over the numbers ``stops`` (a log scale's, say) whose value lives in the URL as ``name``; a link's
+        value between two stops becomes a stop of its own, so that it round-trips."""
+        key = self.seed(name, lambda: float(self.number(name, default, low=stops[0], high=stops[-1])))
+        extra = self.seed(f"{name}.extra", st.session_state[key])  # kept: the stops stay the same every run
+        options = sorted({*stops, st.session_state[extra]})
+        return self.record(name, st.select_slider(label, options, key=key, help=help, format_func=format_func))  # type: ignore[return-value]
 
     def number_input(self, label: str, name: str, default: float, low: float, high: float, step: float,
                      help: str | None = None, fmt: str | None = None) -> float:
-        """A number field over [low, high] whose value lives in the URL as ``name``."""
-        key = self.seed(name, float(self.number(name, default, low=low, high=high)))
-        widget = st.number_input(label, min_value=low, max_value=high, step=step, key=key, help=help, format=fmt)
-        return self.record(name, float(widget))  # type: ignore[return-value]
+        """A number field over [low, high] whose value lives in the URL as ``name`` (an integer field when ``step``
+        and ``default`` are integers)."""
+        integer = isinstance(step, int) and isinstance(default, int)
+        kind = int if integer else float
+        key = self.seed(name, lambda: kind(self.number(name, default, low=low, high=high, integer=integer)))
+        widget = st.number_input(label, min_value=kind(low), max_value=kind(high), step=step, key=key, help=help,
+                                 format=fmt)
+        return self.record(name, kind(widget))  # type: ignore[return-value]
+
+    def toggle(self, label: str, name: str, default: bool, help: str | None = None) -> bool:
+        """A toggle whose value lives in the URL as ``name``, ``true`` or ``false``."""
+        key = self.seed(name, lambda: self.choice(name, str(default).lower(), ("true", "false")) == "true")
+        value = bool(st.toggle(label, key=key, help=help))
+        self.record(name, str(value).lower())
+        return value
 
     def choice_input(self, label: str, name: str, default: str, options: Mapping[str, str],
                      help: str | None = None) -> str:
@@ -273,13 +344,12 @@ class UrlState:
 
     def text_input(self, label: str, name: str, default: str, help: str | None = None) -> str:
         """A text field whose value lives in the URL as ``name`` (the caller checks what it means)."""
-        raw = st.query_params.get(name)
-        key = self.seed(name, default if raw is None else raw)
+        key = self.seed(name, lambda: st.query_params.get(name, default))
         return self.record(name, st.text_input(label, key=key, help=help))  # type: ignore[return-value]
 
     def _choice(self, widget: Callable[..., Any], label: str, name: str, default: str, options: Mapping[str, str],
                 **kwargs: Any) -> str:
-        key = self.seed(name, self.choice(name, default, tuple(options)))
+        key = self.seed(name, lambda: self.choice(name, default, tuple(options)))
         value = widget(label, tuple(options), format_func=options.__getitem__, key=key, **kwargs)
         return self.record(name, value)  # type: ignore[return-value]
 

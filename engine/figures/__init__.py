@@ -13,12 +13,21 @@ from engine.figures.bands import (
     two_seed_note,
 )
 from engine.figures.colours import HIGHLIGHT, NEUTRAL, optimizer_colour
-from engine.figures.exports import config_json, error_trajectory_csv, frequency_csv, heatmap_csv, time_response_csv
+from engine.figures.exports import (
+    config_json,
+    error_trajectory_csv,
+    frequency_csv,
+    heatmap_csv,
+    summary_json,
+    telemetry_csv,
+    time_response_csv,
+)
 from engine.figures.landscape import CAPTIONS as LANDSCAPE_CAPTIONS
 from engine.figures.landscape import METRICS as LANDSCAPE_METRICS
 from engine.figures.landscape import landscape_figure, landscape_theory_caption
 from engine.figures.runs import CAPTIONS as RUN_CAPTIONS
 from engine.figures.runs import (
+    NO_INTERNALS,
     STABILITY_MARGIN,
     column,
     epoch_figure,
@@ -26,8 +35,6 @@ from engine.figures.runs import (
     layers_figure,
     run_label,
     series_figure,
-    summary_json,
-    telemetry_csv,
 )
 from engine.figures.sensitivity import CAPTIONS as SENSITIVITY_CAPTIONS
 from engine.figures.sensitivity import sensitivity_figure
@@ -62,6 +69,7 @@ __all__ = [
     "LANDSCAPE_CAPTIONS",
     "LANDSCAPE_METRICS",
     "NEUTRAL",
+    "NO_INTERNALS",
     "RUN_CAPTIONS",
     "SENSITIVITY_CAPTIONS",
     "STABILITY_MARGIN",

@@ -4,26 +4,26 @@ in ``trajectory``).
 Pure functions from ``engine.runs.RunResult`` lists to ``plotly.graph_objects.Figure`` (no Streamlit), so the page, the
 CLI's HTML export and the tests build the same figures. Every trace of a run wears its optimizer's colour
 (``engine.figures.colours.optimizer_colour``); a second run of the same optimizer in one figure is dashed.
-``CAPTIONS`` holds the text a page shows beside each figure; ``telemetry_csv`` and ``summary_json`` are the page's
-downloads.
+``CAPTIONS`` holds the text a page shows beside each figure (the downloads are ``engine.figures.exports``'). Runs that
+differ only in their seed form a group (``engine.runs.group_runs``): the legend has one entry per group, named by its
+label, and its runs' lines toggle together; the hover names each run (``run_entries``). With ``describe`` (runs of
+several comparisons, such as saved runs), labels also name each group's length and seeds.
 """
 
 
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from engine.figures.colours import NEUTRAL, optimizer_colour
 from engine.figures.style import TEMPLATE, finish
-from engine.runs import RunResult
+from engine.runs import RunResult, group_runs, run_labels
 from optimizers import get
 
 _DASHES = ("solid", "dash", "dot", "dashdot")  # the 1st, 2nd, ... run of the same optimizer in one figure
@@ -65,6 +65,39 @@ def run_styles(results: Sequence[RunResult]) -> list[tuple[str, str]]:
         styles.append((optimizer_colour(key), _DASHES[seen.get(key, 0) % len(_DASHES)]))
         seen[key] = seen.get(key, 0) + 1
     return styles
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    """How one run's lines enter a figure: ``name`` (its group's label for the group's first run, which carries the
+    legend entry, else the run's own label), ``hover`` (the run's own label), ``group`` (the legend group) and
+    ``legend`` (whether this run shows the group's entry)."""
+
+    name: str
+    hover: str
+    group: str
+    legend: bool
+
+
+def run_entries(results: Sequence[RunResult], *, describe: bool = False) -> list[RunEntry]:
+    """One ``RunEntry`` per run, in order: a single legend entry per group of ``group_runs``, never a repeated one."""
+    labels = run_labels(results, describe=describe)
+    group_of = {id(run): group.label for group in group_runs(results, describe=describe) for run in group.runs}
+    shown: set[str] = set()
+    entries = []
+    for result, label in zip(results, labels, strict=True):
+        group = group_of[id(result)]
+        entries.append(RunEntry(label if group in shown else group, label, group, group not in shown))
+        shown.add(group)
+    return entries
+
+
+def style_entries(fig: go.Figure, names: Sequence[str], dashes: Sequence[str]) -> None:
+    """Legend entries without data, in grey, saying what each line style means (e.g. train solid, validation
+    dotted)."""
+    for name, dash in zip(names, dashes, strict=False):
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=name, legendgroup=f"style {name}",
+                                 line={"color": NEUTRAL, "width": 2, "dash": dash}, hoverinfo="skip"))
 
 
 def column(result: RunResult, key: str) -> list[float]:
@@ -115,14 +148,16 @@ def finish_lines(fig: go.Figure, title: str, x_title: str, y_title: str, log_y: 
 
 
 def series_figure(results: Sequence[RunResult], key: str, *, log_y: bool = False, title: str,
-                  y_title: str) -> go.Figure:
+                  y_title: str, describe: bool = False) -> go.Figure:
     """The telemetry series ``key`` of every run against the step, in the optimizers' colours."""
     fig = go.Figure()
-    for result, (colour, dash) in zip(results, run_styles(results), strict=True):
-        name = run_label(result)
-        fig.add_trace(go.Scatter(x=column(result, "step"), y=column(result, key), mode="lines", name=name,
-                                 line={"color": colour, "width": 2, "dash": dash}, legendgroup=name,
-                                 hovertemplate=f"{name}<br>step %{{x}}<br>{y_title} %{{y:.4g}}<extra></extra>"))
+    for result, (colour, dash), entry in zip(results, run_styles(results), run_entries(results, describe=describe),
+                                             strict=True):
+        mode = "lines+markers" if len(result.records) == 1 else "lines"  # one point: a line alone would not show
+        fig.add_trace(go.Scatter(x=column(result, "step"), y=column(result, key), mode=mode, name=entry.name,
+                                 line={"color": colour, "width": 2, "dash": dash}, legendgroup=entry.group,
+                                 showlegend=entry.legend,
+                                 hovertemplate=f"{entry.hover}<br>step %{{x}}<br>{y_title} %{{y:.4g}}<extra></extra>"))
     return finish_lines(fig, title, "step", y_title, log_y)
 
 
@@ -190,60 +225,29 @@ def finish_small_multiples(fig: go.Figure, title: str, panels: int, columns: int
     return fig
 
 
-def internals_figure(results: Sequence[RunResult], *, columns: int = 2) -> go.Figure:
+def internals_figure(results: Sequence[RunResult], *, columns: int = 2, describe: bool = False) -> go.Figure:
     """Small multiples of every run's own statistics (``stat/*``): one panel per (run, statistic), in the run's
     colour; a note instead when no run reports any.
 
     A panel's title is the short ``<optimizer> · <statistic>`` (``short_labels``) so that titles never run into their
-    neighbours at any width a page gives the figure; the legend names each run in full.
+    neighbours at any width a page gives the figure; the legend names each group in full.
     """
-    panels = [(result, style, short, name)
-              for result, style, short in zip(results, run_styles(results), short_labels(results), strict=True)
+    panels = [(result, style, short, name, entry)
+              for result, style, short, entry in zip(results, run_styles(results), short_labels(results),
+                                                     run_entries(results, describe=describe), strict=True)
               for name in stat_names(result)]
     if not panels:
         return note_figure(NO_INTERNALS, "Optimizer internals")
-    fig = small_multiples([f"{short} · {name.removeprefix('stat/')}" for _, _, short, name in panels], columns)
+    fig = small_multiples([f"{short} · {name.removeprefix('stat/')}" for _, _, short, name, _ in panels], columns)
     shown: set[str] = set()
-    for index, (result, (colour, dash), _, name) in enumerate(panels):
-        label = run_label(result)
-        fig.add_trace(go.Scatter(x=column(result, "step"), y=column(result, name), mode="lines", name=label,
-                                 line={"color": colour, "width": 1.5, "dash": dash}, legendgroup=label,
-                                 showlegend=label not in shown,
-                                 hovertemplate=f"{label}<br>step %{{x}}<br>{name} %{{y:.4g}}<extra></extra>"),
+    for index, (result, (colour, dash), _, name, entry) in enumerate(panels):
+        fig.add_trace(go.Scatter(x=column(result, "step"), y=column(result, name), mode="lines", name=entry.name,
+                                 line={"color": colour, "width": 1.5, "dash": dash}, legendgroup=entry.group,
+                                 showlegend=entry.legend and entry.group not in shown,
+                                 hovertemplate=f"{entry.hover}<br>step %{{x}}<br>{name} %{{y:.4g}}<extra></extra>"),
                       row=index // columns + 1, col=index % columns + 1)
-        shown.add(label)
+        shown.add(entry.group)
     return finish_small_multiples(fig, "Optimizer internals (stats)", len(panels), columns)
-
-
-# --- downloads ----------------------------------------------------------------------------------------------------
-
-
-def telemetry_csv(results: Sequence[RunResult], keys: Sequence[str] | None = None) -> str:
-    """Every record of every run as CSV: ``run``, ``optimizer``, ``seed``, then ``keys`` (default: the union of the
-    records' keys, in first-seen order; empty where a record lacks one)."""
-    if keys is None:
-        keys = list(dict.fromkeys(key for result in results for row in result.records for key in row))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["run", "optimizer", "seed", *keys], lineterminator="\n",
-                            extrasaction="ignore")
-    writer.writeheader()
-    for result in results:
-        head = {"run": run_label(result), "optimizer": str(result.spec.optimizer), "seed": result.spec.seed}
-        for row in result.records:
-            writer.writerow({**head, **row})
-    return buffer.getvalue()
-
-
-def summary_json(results: Sequence[RunResult]) -> str:
-    """Each run's spec, status (with where and why it diverged) and summary, as JSON (NaN written as null)."""
-
-    def clean(value: object) -> object:
-        return None if isinstance(value, float) and not math.isfinite(value) else value
-
-    runs = [{"spec": result.spec.to_dict(), "status": result.status, "diverged_at": result.diverged_at,
-             "reason": result.reason, "summary": {k: clean(v) for k, v in result.summary.items()}}
-            for result in results]
-    return json.dumps({"runs": runs}, indent=2, sort_keys=True)
 
 
 # --- MNIST-1D (the Train page) ------------------------------------------------------------------------------------
@@ -257,19 +261,23 @@ def epoch_column(result: RunResult, key: str) -> list[float]:
 
 
 def epoch_figure(results: Sequence[RunResult], keys: Sequence[str], *, log_y: bool = False, title: str,
-                 y_title: str, names: Sequence[str] | None = None) -> go.Figure:
+                 y_title: str, names: Sequence[str] | None = None, describe: bool = False) -> go.Figure:
     """The per-epoch series ``keys`` (e.g. ``train_loss`` and ``val_loss``) of every run against the epoch, in the
-    optimizers' colours: one line style per key (solid, dotted, ...), named ``names`` (default: the keys)."""
+    optimizers' colours: one line style per key (solid, dotted, ...), named ``names`` (default: the keys) in grey
+    legend entries after the groups' (one entry per group, as ``run_entries``)."""
     names = list(names) if names is not None else list(keys)
     fig = go.Figure()
-    for result, (colour, _) in zip(results, run_styles(results), strict=True):
-        label = run_label(result)
-        for key, name, dash in zip(keys, names, EPOCH_DASHES, strict=False):
-            trace_name = f"{label} · {name}" if len(keys) > 1 else label
+    for result, (colour, _), entry in zip(results, run_styles(results), run_entries(results, describe=describe),
+                                          strict=True):
+        for index, (key, name, dash) in enumerate(zip(keys, names, EPOCH_DASHES, strict=False)):
+            hover = f"{entry.hover} · {name}" if len(keys) > 1 else entry.hover
             fig.add_trace(go.Scatter(x=epoch_column(result, "epoch"), y=epoch_column(result, key),
-                                     mode="lines+markers", name=trace_name, legendgroup=label,
+                                     mode="lines+markers", name=entry.name if index == 0 else hover,
+                                     legendgroup=entry.group, showlegend=entry.legend and index == 0,
                                      line={"color": colour, "width": 2, "dash": dash}, marker={"size": 6},
-                                     hovertemplate=f"{trace_name}<br>epoch %{{x}}<br>{name} %{{y:.4g}}<extra></extra>"))
+                                     hovertemplate=f"{hover}<br>epoch %{{x}}<br>{name} %{{y:.4g}}<extra></extra>"))
+    if len(keys) > 1:
+        style_entries(fig, names, EPOCH_DASHES)
     return finish_lines(fig, title, "epoch", y_title, log_y)
 
 
@@ -308,19 +316,19 @@ def finish_layers(fig: go.Figure, keys: Sequence[str]) -> go.Figure:
     return fig
 
 
-def layers_figure(results: Sequence[RunResult]) -> go.Figure:
+def layers_figure(results: Sequence[RunResult], *, describe: bool = False) -> go.Figure:
     """Per-layer gradient norms ``grad_norm/<layer>`` against the step: one panel per layer (log scale), one line per
     run in its optimizer's colour; a note instead when no run recorded any."""
     keys = layer_keys(results)
     if not keys:
         return note_figure(NO_LAYERS, LAYERS_TITLE)
     fig = layer_panels(keys)
-    for result, (colour, dash) in zip(results, run_styles(results), strict=True):
-        label = run_label(result)
+    for result, (colour, dash), entry in zip(results, run_styles(results), run_entries(results, describe=describe),
+                                             strict=True):
         for index, key in enumerate(keys):
-            fig.add_trace(go.Scatter(x=column(result, "step"), y=column(result, key), mode="lines", name=label,
-                                     line={"color": colour, "width": 1.5, "dash": dash}, legendgroup=label,
-                                     showlegend=index == 0,
-                                     hovertemplate=f"{label}<br>step %{{x}}<br>{key} %{{y:.4g}}<extra></extra>"),
+            fig.add_trace(go.Scatter(x=column(result, "step"), y=column(result, key), mode="lines", name=entry.name,
+                                     line={"color": colour, "width": 1.5, "dash": dash}, legendgroup=entry.group,
+                                     showlegend=entry.legend and index == 0,
+                                     hovertemplate=f"{entry.hover}<br>step %{{x}}<br>{key} %{{y:.4g}}<extra></extra>"),
                           row=1, col=index + 1)
     return finish_layers(fig, keys)

@@ -5,6 +5,7 @@
 
 from engine.runs import store
 from engine.runs.device import configure_threads, resolve_device, usable_cores
+from engine.runs.groups import RunGroup, group_runs, run_labels, seeds_text, setting_key
 from engine.runs.landscape import (
     START_AXES,
     Axis,
@@ -39,6 +40,7 @@ __all__ = [
     "OptimizerChoice",
     "Param",
     "Progress",
+    "RunGroup",
     "RunResult",
     "RunSettings",
     "RunSpec",
@@ -52,6 +54,7 @@ __all__ = [
     "configure_threads",
     "format_comparison",
     "format_sensitivity",
+    "group_runs",
     "link_text",
     "mean_ci",
     "playground_comparison",
@@ -59,8 +62,11 @@ __all__ = [
     "resolve_device",
     "run",
     "run_comparison",
+    "run_labels",
     "run_metrics",
+    "seeds_text",
     "sensitivity_table",
+    "setting_key",
     "store",
     "text_table",
     "usable_cores",

@@ -26,6 +26,14 @@ PHONE_VIEWPORT = {"width": 390, "height": 844}
 # A phone's user agent: Streamlit's frontend tells a phone by it (it closes the sidebar after a tap on a page link).
 PHONE_USER_AGENT = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
                     "Version/17.5 Mobile/15E148 Safari/604.1")
+# A chart whose Plotly data has something drawn: a trace with points, a surface, a table's cells or the axes of a
+# parallel-coordinates plot (an empty figure, or one holding only a "nothing yet" note, has none).
+HAS_DATA = """chart => {
+    const plot = chart.querySelector('.js-plotly-plot');
+    return !!plot && Array.isArray(plot.data) && plot.data.some(trace =>
+        (trace.x && trace.x.length > 0) || (trace.z && trace.z.length > 0) || (trace.r && trace.r.length > 0)
+        || (trace.dimensions && trace.dimensions.length > 0) || (trace.cells && trace.cells.values.length > 0));
+}"""
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 FIRST_RUN_TIMEOUT_MS = 30_000  # the first script run imports torch
 # app.py's titles, not files
-NAVIGATION = ["Home", "Playground", "Landscape", "Train", "Sensitivity", "Filter Lab", "Stability", "Sweeps"]
+NAVIGATION = ["Home", "Lessons", "Playground", "Landscape", "Train", "Sensitivity", "Filter Lab", "Stability", "Sweeps"]
 
 # Installed before the app's own scripts: from the first frame on, every page-link list the sidebar shows (each link's
 # text after its icon) and whether a page's title was ever on screen without the app's logo (a page file run alone).

@@ -1,0 +1,49 @@
+"""Every page, opened fresh with nothing pressed, shows a figure with data on its first screen: at 1440 x 900 and on a
+390 x 844 phone."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import HAS_DATA, PHONE_USER_AGENT, PHONE_VIEWPORT, VIEWPORT
+from ui.components import PAGES
+
+pytestmark = pytest.mark.e2e
+
+FIRST_FIGURE_TIMEOUT_MS = 60_000  # generous: a fresh server's first run imports torch, and this machine is shared
+SCREENS = {"desktop": {"viewport": VIEWPORT},
+           "phone": {"viewport": PHONE_VIEWPORT, "is_mobile": True, "has_touch": True, "device_scale_factor": 2,
+                     "user_agent": PHONE_USER_AGENT}}
+
+
+def _first_screen_shows_a_figure(tab: Page) -> None:
+    """A Plotly chart with data whose top lies within the first screen (no scrolling), or for Home, its pictures."""
+    height = (tab.viewport_size or VIEWPORT)["height"]
+    chart = tab.get_by_test_id("stPlotlyChart").first
+    expect(chart).to_be_visible(timeout=FIRST_FIGURE_TIMEOUT_MS)
+    tab.wait_for_function(f"() => ({HAS_DATA})(document.querySelector('[data-testid=stPlotlyChart]'))",
+                          timeout=FIRST_FIGURE_TIMEOUT_MS)
+    box = chart.bounding_box()
+    assert box is not None and box["y"] < height - 100, f"the first figure starts at {box} px, below the first screen"
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+@pytest.mark.parametrize(("file", "path"), [(file, path) for file, _, _, path in PAGES], ids=lambda value: str(value))
+def test_a_page_opened_fresh_shows_a_figure_at_once(browser: Browser, app_url: str, screen: str, file: str,
+                                                    path: str | None,
+                                                    screenshot: Callable[..., Path]) -> None:
+    context = browser.new_context(**SCREENS[screen])  # type: ignore[arg-type]
+    tab = context.new_page()
+    try:
+        tab.goto(f"{app_url}/{path or ''}")
+        if path is None:  # Home: the lessons' and pages' pictures, at once
+            expect(tab.get_by_test_id("stImage").first).to_be_visible(timeout=FIRST_FIGURE_TIMEOUT_MS)
+            assert tab.get_by_test_id("stImage").first.bounding_box()["y"] < tab.viewport_size["height"]
+        else:
+            _first_screen_shows_a_figure(tab)
+        expect(tab.get_by_test_id("stException")).to_have_count(0)
+        screenshot(f"first_{file.removesuffix('.py')}_{screen}", tab, whole=False)
+    finally:
+        context.close()
