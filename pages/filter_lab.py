@@ -70,18 +70,18 @@ except ValueError as error:  # the controls and the URL check prevent it; never 
     st.stop()
 
 # --- figures ------------------------------------------------------------------------------------------------------
+for trace in figures["time_response"].data:  # the debias option picks which debiased step is drawn
+    if trace.name in _DEBIAS_TRACE.values() and trace.name != _DEBIAS_TRACE.get(debias):
+        trace.visible = "legendonly"
+
+figure_with_caption(figures["zplane"], THEORY_CAPTIONS["zplane"], key="zplane")
+# the filter's numbers under the z-plane: on a phone the first figure comes before them
 cutoff = "none" if math.isnan(response.cutoff) else f"{response.cutoff / math.pi:.3f} π"
 for column, label, value in zip(st.columns(5), ("DC gain H(1)", "Nyquist gain H(-1)", "noise gain Σh²",
                                                 "mean lag (steps)", "-3 dB frequency"), (
         f"{response.dc_gain:.4g}", f"{response.nyquist_gain:.4g}", f"{response.noise_gain:.4g}",
         f"{response.dc_group_delay:.3g}", cutoff), strict=True):
     column.metric(label, value)
-
-for trace in figures["time_response"].data:  # the debias option picks which debiased step is drawn
-    if trace.name in _DEBIAS_TRACE.values() and trace.name != _DEBIAS_TRACE.get(debias):
-        trace.visible = "legendonly"
-
-figure_with_caption(figures["zplane"], THEORY_CAPTIONS["zplane"], key="zplane")
 figure_with_caption(figures["frequency"], THEORY_CAPTIONS["frequency"], key="frequency")
 figure_with_caption(figures["time_response"], THEORY_CAPTIONS["time_response"], key="time_response")
 figure_with_caption(figures["design_plane"], THEORY_CAPTIONS["design_plane"], key="design_plane")

@@ -1,7 +1,6 @@
 """Lessons: predict, then see. Scripted walks through an idea (assets/lessons/), each step a figure from the explorer,
 a prediction the learner commits to, and the verdict with the theory's number beside the run's."""
 
-import math
 from typing import Any
 
 import streamlit as st
@@ -19,9 +18,8 @@ from engine.lessons import (
     step_figures,
     step_link,
 )
-from optimizers import HyperParam
-from ui.components import UrlState, escape_markdown, plain_number
-from ui.controls import linear_step, log_stops
+from ui.components import UrlState, escape_markdown
+from ui.controls import hyperparam_control
 
 LINK_ICONS = {"Playground": ":material/scatter_plot:", "Landscape": ":material/grid_on:",
               "Filter Lab": ":material/filter_alt:", "Stability": ":material/radar:",
@@ -71,22 +69,6 @@ def lesson_cards(lessons: tuple[Lesson, ...], current: str | None) -> None:
                           args=(lesson.key, 1, ""), width="stretch")
 
 
-def control(hp: HyperParam, label: str, key: str) -> Any:
-    """A slider labelled ``label`` for one of the step's controls (geometric stops on a log scale), seeded with the
-    step's value."""
-    value = hp.default
-    if key not in st.session_state:
-        st.session_state[key] = value
-    if hp.log:
-        stops = sorted({*log_stops(hp), value})
-        return st.select_slider(label, stops, key=key, help=hp.help, format_func=plain_number)
-    step = linear_step(hp)
-    low, high = min(float(hp.low), float(value)), max(float(hp.high), float(value))  # type: ignore[arg-type]
-    decimals = max(0, -math.floor(math.log10(step)))
-    return round(st.slider(label, low, high, step=float(step), key=key, help=hp.help, format=f"%.{decimals}f"),
-                 decimals + 2)
-
-
 def step_view(lesson: Lesson, number: int, answers: list[str | None]) -> None:
     """Step ``number`` of ``lesson``: its figures with its controls (left), its text and question (right), then
     the verdict once a prediction is committed, and the way on."""
@@ -102,7 +84,7 @@ def step_view(lesson: Lesson, number: int, answers: list[str | None]) -> None:
         if controls:
             for column, hp, key in zip(st.columns(len(controls)), controls, keys, strict=True):
                 with column:
-                    values[hp.name] = control(hp, control_label(step, hp.name), key)
+                    values[hp.name] = hyperparam_control(hp, key, hp.default, control_label(step, hp.name))
         try:
             config = step_config(step, values)
         except ValueError as error:  # a control the optimizer refuses: its own message, the step's own setting

@@ -107,6 +107,9 @@ except ValueError as error:  # an undefined start, say; never a traceback in the
     st.stop()
 
 # --- figures ------------------------------------------------------------------------------------------------------
+figure_with_caption(_trajectory(spec.to_json(), int(step), surface_3d, round(1000 / speed)),
+                    RUN_CAPTIONS["trajectory"], key="trajectory")
+# each run's outcome (a diverged one says why), under the paths: on a phone the figure comes first
 for result in results:
     name = escape_markdown(run_label(result))
     final = result.summary
@@ -127,8 +130,6 @@ for column, choice in zip(st.columns(len(valid)), valid, strict=True):  # this s
                      query_params=shared | {"opt1": str(choice)},
                      help="A map of runs of this optimizer over two of its hyperparameters, on this surface.")
 
-figure_with_caption(_trajectory(spec.to_json(), int(step), surface_3d, round(1000 / speed)),
-                    RUN_CAPTIONS["trajectory"], key="trajectory")
 for key, log_y, title, y_title in SERIES:
     figure_with_caption(series_figure(results, key, log_y=log_y, title=title, y_title=y_title), RUN_CAPTIONS[key],
                         key=key)

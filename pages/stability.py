@@ -107,15 +107,14 @@ except ValueError as error:  # the controls and the URL check prevent it; never 
 
 # --- figures ------------------------------------------------------------------------------------------------------
 verdict = "converges" if rho < 1 else "diverges"
-columns = st.columns(4)
+(st.success if rho < 1 else st.error)(f"The theory says this configuration {verdict}: ρ = {rho:.4f} "
+                                      f"{'<' if rho < 1 else '>='} 1.")
+figure_with_caption(map_beta, THEORY_CAPTIONS["stability_map_beta"], key="map_beta")
+columns = st.columns(4)  # the numbers under the first map: on a phone the map comes first
 columns[0].metric("spectral radius ρ", f"{rho:.4f}", help="Per-step contraction of the error; < 1 is stable.")
 columns[1].metric("stable loop gains", f"0 < κ < {bound:.4g}")
 columns[2].metric("margin κ / κ_max", f"{kappa / bound:.3f}")
 columns[3].metric("prediction", f"{verdict}", help="From ρ alone; the run below checks it.")
-(st.success if rho < 1 else st.error)(f"The theory says this configuration {verdict}: ρ = {rho:.4f} "
-                                      f"{'<' if rho < 1 else '>='} 1.")
-
-figure_with_caption(map_beta, THEORY_CAPTIONS["stability_map_beta"], key="map_beta")
 figure_with_caption(map_gamma, THEORY_CAPTIONS["stability_map_gamma"], key="map_gamma")
 figure_with_caption(run, THEORY_CAPTIONS["error_trajectory"], key="error_trajectory")
 

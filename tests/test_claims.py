@@ -50,6 +50,10 @@ def test_welch_matches_scipy_on_fixed_numbers() -> None:
     assert result.p == pytest.approx(expected.pvalue, rel=1e-12)
     assert result.statistic == pytest.approx(expected.statistic, rel=1e-12)
     assert result.difference == pytest.approx(sum(a) / 5 - sum(b) / 5, rel=1e-12)
+    va, vb = stats.tvar(a) / 5, stats.tvar(b) / 5  # the difference's 95% CI, Welch-Satterthwaite by hand
+    nu = (va + vb) ** 2 / (va**2 / 4 + vb**2 / 4)
+    assert result.half_width == pytest.approx(stats.t.ppf(0.975, nu) * math.sqrt(va + vb), rel=1e-9)
+    assert math.isnan(welch([1.0], [1.0, 2.0]).half_width)
     assert math.isnan(welch([1.0], [1.0, 2.0]).p) and math.isnan(welch([1.0, 1.0], [2.0, 2.0]).p)
     assert welch([0.5, math.nan, 0.7], [0.4, 0.3]).difference == pytest.approx(0.25)  # diverged seeds left out
 

@@ -13,8 +13,11 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 from engine.figures import sweeps as figures_sweeps
+from engine.figures import verdicts_figure
 from engine.figures.colours import optimizer_colour
-from engine.runs.stats import mean_ci
+from engine.figures.sweeps import VERDICT_COLOURS
+from engine.runs.stats import mean_ci, welch
+from engine.sweeps import claims, shipped_result
 from engine.sweeps.claims import ModeOutcome, Reproduction, Verdict, load_claims
 from engine.sweeps.search_space import default_space
 from engine.sweeps.studies import Mode, ModeProgress, SweepSpec
@@ -166,3 +169,25 @@ def test_downloads_read_back() -> None:
     assert SweepSpec.from_dict(data["spec"]) == sweep
     assert data["best"]["Adam"]["value"] == 0.2 and data["best"]["Adam"]["hyperparameters"] == {"lr": 0.01}
     assert data["best"]["SGD"]["value"] is None
+
+
+def test_the_verdicts_figure_signs_each_difference_towards_the_claim_and_colours_it_by_its_verdict() -> None:
+    """One marker per comparison and metric of every shipped claim, at the difference of the means signed so that > 0
+    is the side the write-up claims, its bar the Welch 95% CI, its colour the verdict; the clean metric open."""
+    known = claims.load_claims()
+    results = {key: shipped.reproduction for key in known if (shipped := shipped_result(key)) is not None}
+    assert results, "the claims' results ship with the app"
+    fig = verdicts_figure(known, results)
+    points = [trace for trace in fig.data if trace.x and trace.x[0] is not None]
+    assert len(points) == sum(len(reproduction.verdicts) for reproduction in results.values())
+    gnw = results["gnw"]
+    (final_val,) = [v for v in gnw.verdicts if v.metric == known["gnw"].metric]
+    by_label = {outcome.label: outcome for outcome in gnw.modes}
+    test = welch(by_label["GNW-Adam"].seed_metric, by_label["Adam"].seed_metric)
+    # GNW-Adam is claimed to end LOWER: its higher loss is a difference against the claim, left of zero
+    (marker,) = [t for t in points if t.x[0] == pytest.approx(-test.difference)]
+    assert marker.x[0] < 0 and marker.error_x.array[0] == pytest.approx(test.half_width)
+    assert marker.marker.color == VERDICT_COLOURS[final_val.verdict] == VERDICT_COLOURS["contradicted"]
+    clean = [t for t in points if t.marker.color == "#FFFFFF"]
+    assert len(clean) == len(points) // 2, "half the markers, the clean metric's, are open"
+    assert "No claim has a result yet." in verdicts_figure(known, {}).layout.annotations[0].text

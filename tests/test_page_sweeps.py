@@ -133,7 +133,8 @@ def test_start_runs_a_tiny_sweep_and_the_page_follows_it(repo_root: Path) -> Non
     assert " of 4 trials used" in progress_text(at)
     wait_until_finished(at)
     assert progress_text(at).startswith("finished · 4 of 4 trials used (4 complete, 0 pruned)")
-    charts = specs(at)
+    verdicts, *charts = specs(at)  # the claims' verdicts figure first, then the sweep's
+    assert verdicts["layout"]["title"]["text"].startswith("The seed claims")
     assert [chart["layout"]["title"]["text"] for chart in charts] == [
         "Best objective so far · tiny", "Adam: parallel coordinates", "Adam: hyperparameter importances",
         "SGD: parallel coordinates", "SGD: hyperparameter importances"]
@@ -214,8 +215,12 @@ def test_the_first_screen_is_the_verdict_table_with_nothing_pressed(repo_root: P
                  computed=datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC), directory=shipped_dir)
     at = open_page(repo_root, SWEEPS)
     assert not at.exception and not errors(at)
-    first = [type(node).__name__ for node in list(at.main.children.values())[:3]]
-    assert first == ["Title", "Markdown", "Table"]  # the title, two sentences, then the verdicts: nothing to press
+    first = [type(node).__name__ for node in list(at.main.children.values())[:4]]
+    # the title, a sentence, the verdicts figure (a block: the figure and its caption beside it), then the table
+    assert first == ["Title", "Markdown", "Block", "Table"]
+    (verdicts, *_) = specs(at)
+    assert verdicts["layout"]["title"]["text"] == "The seed claims, re-run over ten seeds"
+    assert len([trace for trace in verdicts["data"] if trace.get("error_x")]) == len(agaw_full().verdicts)
     table = at.table[0].value
     assert list(table.columns) == ["claim", "comparison", "verdict", "metric", "write-up's number",
                                    "ours (mean ± 95% CI)", "computed"]

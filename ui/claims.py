@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.figures import SWEEP_CAPTIONS, claims_figure
+from engine.figures import SWEEP_CAPTIONS, claims_figure, verdicts_figure
 from engine.sweeps import background as sweep_jobs
 from engine.sweeps import claims, shipped_result, verdict_rows
 from ui.components import duration, escape_markdown, figure_with_caption, stop_polling
 
 
 def verdict_table(known: dict[str, claims.Claim]) -> None:
-    """The seed claims' shipped results (``verdict_rows``): a static table that wraps its text, so it fits a phone."""
+    """The seed claims' shipped results at a glance (``verdicts_figure``), then as a static table that wraps its text,
+    so it fits a phone (``verdict_rows``)."""
+    shipped = {key: result.reproduction for key in known if (result := shipped_result(key)) is not None}
+    figure_with_caption(verdicts_figure(known, shipped), SWEEP_CAPTIONS["verdicts"], key="sweeps.verdicts")
     st.table(verdict_rows(known), hide_index=True)
     st.caption("Each row compares two optimizers on one metric: the write-up's number (from one run) and ours (the "
                "mean ± 95% confidence interval over the seeds). The verdict is Welch's t-test at p < 0.05: the claim "

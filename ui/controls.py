@@ -117,26 +117,28 @@ def _step_format(step: float) -> str:
     return f"%.{max(0, -math.floor(math.log10(step)))}f"
 
 
-def _hyperparam_control(state: UrlState, prefix: str, hp: HyperParam, value: HyperValue) -> HyperValue:
-    """One control for ``hp`` keyed ``<prefix>.<name>``, seeded with ``value`` on its first run."""
-    key = state.key(f"{prefix}.{hp.name}")
+def hyperparam_control(hp: HyperParam, key: str, value: HyperValue, label: str | None = None) -> HyperValue:
+    """One control for ``hp`` (labelled ``label``, else its name) keyed ``key``, seeded with ``value`` on its first
+    run: a slider over geometric stops on a log scale, over the registry's range on a linear one, an integer slider, a
+    select box for a choice, a number field where the registry gives no range."""
+    label = label or hp.name
     extra_key = key + ".extra"  # a seeded value off the slider's stops, kept so the stops stay the same every run
     if key not in st.session_state:
         st.session_state[key] = value
         st.session_state[extra_key] = value
-    seeded = st.session_state[extra_key]
+    seeded = st.session_state.get(extra_key, value)
     if hp.kind == "choice":
-        return st.selectbox(hp.name, hp.choices, key=key, help=hp.help)
+        return st.selectbox(label, hp.choices, key=key, help=hp.help)
     if hp.low is None or hp.high is None:  # no range in the registry: a plain number field
-        return st.number_input(hp.name, key=key, help=hp.help, format="%g")
+        return st.number_input(label, key=key, help=hp.help, format="%g")
     if hp.log:
         stops = sorted({*log_stops(hp), seeded})
-        return st.select_slider(hp.name, stops, key=key, help=hp.help, format_func=plain_number)
+        return st.select_slider(label, stops, key=key, help=hp.help, format_func=plain_number)
     step = linear_step(hp)
     low, high = min(hp.low, seeded), max(hp.high, seeded)  # type: ignore[type-var]
     if hp.kind == "int":
-        return st.slider(hp.name, int(low), int(high), step=1, key=key, help=hp.help)
-    chosen = st.slider(hp.name, float(low), float(high), step=step, key=key, help=hp.help, format=_step_format(step))
+        return st.slider(label, int(low), int(high), step=1, key=key, help=hp.help)
+    chosen = st.slider(label, float(low), float(high), step=step, key=key, help=hp.help, format=_step_format(step))
     return round(float(chosen), max(0, -math.floor(math.log10(step))) + 2)
 
 
@@ -178,7 +180,7 @@ def optimizer_controls(state: UrlState, slot: int, default: str, *,
         if index == PRIMARY_HYPERPARAMS:
             more = st.expander(f"more {info.name} hyperparameters ({len(controlled) - index})")
         with more if index >= PRIMARY_HYPERPARAMS else st.container():
-            values[hp.name] = _hyperparam_control(state, f"{name}.{key}", hp, seeds[hp.name])
+            values[hp.name] = hyperparam_control(hp, state.key(f"{name}.{key}.{hp.name}"), seeds[hp.name])
     defaults = info.defaults()
     changed = ",".join(f"{n}={v:g}" if isinstance(v, float) else f"{n}={v}"
                        for n, v in values.items() if v != defaults[n])

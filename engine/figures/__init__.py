@@ -47,6 +47,7 @@ from engine.figures.sweeps import (
     parallel_figure,
     sweep_json,
     trials_csv,
+    verdicts_figure,
 )
 from engine.figures.theory import CAPTIONS as THEORY_CAPTIONS
 from engine.figures.theory import (
@@ -113,5 +114,6 @@ __all__ = [
     "trajectory_figure",
     "trials_csv",
     "two_seed_note",
+    "verdicts_figure",
     "zplane_figure",
 ]

@@ -26,7 +26,7 @@ from plotly.subplots import make_subplots
 
 from engine.figures.colours import optimizer_colour
 from engine.figures.style import finish
-from engine.runs.stats import mean_ci
+from engine.runs.stats import mean_ci, welch
 from engine.sweeps.budget import USED
 from engine.sweeps.claims import METRICS, SMOKE_TEST, Claim, Reproduction
 from engine.sweeps.studies import ModeProgress, SweepSpec
@@ -54,6 +54,11 @@ CAPTIONS: dict[str, str] = {
     "the write-up's own metric (top) and on the clean one that never chooses an epoch by the test set (bottom); the "
     "open diamond is the number the write-up reported from one run. A reported number outside our interval is not "
     "what fair tuning and several seeds reproduce.",
+    "verdicts": "Each row is one comparison of a seed write-up's claim, re-run with equal tuning budgets over ten "
+    "seeds: the difference of the means, signed so that right of zero is the side the write-up claims (in the "
+    "metric's own units), with its 95% confidence interval (Welch). Filled: the write-up's own metric; open: the "
+    "clean one, which never chooses an epoch by the test set. Green holds, red is contradicted, grey cannot tell "
+    "at this many seeds.",
 }
 """The sentences a page shows beside each figure, by figure."""
 
@@ -202,6 +207,78 @@ def claims_figure(claim: Claim, reproduction: Reproduction) -> go.Figure:
     finish(fig, f"{source} re-run over {n} seeds: mean ± 95% CI"
            + (f" ({SMOKE_TEST})" if reproduction.quick else ""), height=560)
     fig.update_annotations(font_size=13)  # the panels' titles: short enough for a 390 px phone
+    return fig
+
+
+VERDICT_COLOURS = {"holds": "#117733", "contradicted": "#CC3311"}  # any other verdict: not distinguishable, grey
+UNDECIDED = "#888888"
+CLAIM_PX, ROW_PX, MARKER_PX, CLEAN_PX = 30, 18, 10, 12  # the verdicts figure's rows, in pixels
+
+
+def _claimed_side(reproduction: Reproduction, mode: str, baseline: str, metric: str, attribute: str,
+                  higher_is_better: bool, claimed_better: bool) -> tuple[float, float]:
+    """The difference of ``mode``'s and ``baseline``'s means on ``attribute`` (Welch, with its 95% CI half-width),
+    signed so that > 0 is the side the write-up claims."""
+    by_label = {outcome.label: outcome for outcome in reproduction.modes}
+    test = welch(getattr(by_label[mode], attribute), getattr(by_label[baseline], attribute))
+    sign = (1.0 if higher_is_better else -1.0) * (1.0 if claimed_better else -1.0)
+    return sign * test.difference, test.half_width
+
+
+def verdicts_figure(claims: Mapping[str, Claim], results: Mapping[str, Reproduction]) -> go.Figure:
+    """The seed claims at a glance, a forest plot: under each claim's name, one row per comparison with a result in
+    ``results`` (by claim key), the difference of the means signed so that > 0 favours the claim, with its 95% CI
+    (``welch``), on the write-up's metric (filled) and the clean one (open, just under it), coloured by the verdict.
+
+    Rows are laid out in pixels from the top (y is minus the pixel), their names written above their markers rather
+    than as tick labels, so that a phone's width goes to the plot and not to the names."""
+    fig = go.Figure()
+    y, labels = 0.0, []  # labels: (y, text, bold), in pixels from the top
+    for key, claim in claims.items():
+        reproduction = results.get(key)
+        if reproduction is None:
+            continue
+        y -= CLAIM_PX
+        labels.append((y, claim.source[:1].upper() + claim.source[1:], True))
+        for mode, baseline in claim.comparisons:
+            y -= ROW_PX
+            labels.append((y, f"{mode} vs {baseline}", False))
+            for verdict in reproduction.verdicts:
+                if (verdict.mode, verdict.baseline) != (mode, baseline):
+                    continue
+                clean = verdict.metric == claim.clean_metric
+                difference, half = _claimed_side(reproduction, mode, baseline, verdict.metric,
+                                                  "clean_metric" if clean else "seed_metric",
+                                                  METRICS[verdict.metric].higher_is_better, verdict.claimed_better)
+                colour = VERDICT_COLOURS.get(verdict.verdict, UNDECIDED)
+                fig.add_trace(go.Scatter(
+                    x=[difference], y=[y - (MARKER_PX + (CLEAN_PX if clean else 0))], mode="markers",
+                    showlegend=False, marker={"color": "#FFFFFF" if clean else colour, "size": 9,
+                                              "line": {"color": colour, "width": 2}},
+                    error_x={"type": "data", "array": [half if math.isfinite(half) else 0.0], "color": colour,
+                             "thickness": 1.5, "width": 3},
+                    hovertemplate=f"{mode} vs {baseline}<br>{METRICS[verdict.metric].name}: %{{x:+.4f}} ± "
+                    f"{half:.2g}<br>{verdict.verdict}<extra></extra>"))
+            y -= MARKER_PX + CLEAN_PX
+    if not labels:
+        fig.add_annotation(text="No claim has a result yet.", showarrow=False, x=0.5, y=0.5, xref="paper",
+                           yref="paper")
+        return finish(fig, "The seed claims", height=240)
+    for row_y, text, bold in labels:
+        fig.add_annotation(text=f"<b>{text}</b>" if bold else text, x=0, xref="paper", xanchor="left", y=row_y,
+                           yanchor="bottom", showarrow=False, font={"size": 12 if bold else 11},
+                           bgcolor="rgba(255, 255, 255, 0.85)")
+    for name, colour, filled in (("holds", VERDICT_COLOURS["holds"], True),
+                                 ("contradicted", VERDICT_COLOURS["contradicted"], True),
+                                 ("cannot tell", UNDECIDED, True), ("clean metric (open)", UNDECIDED, False)):
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
+                                 marker={"color": colour if filled else "#FFFFFF", "size": 9,
+                                         "line": {"color": colour, "width": 2}}))
+    fig.add_vline(x=0, line={"color": "#000000", "width": 1})
+    fig.update_yaxes(visible=False, range=[y - 10, 0])
+    fig.update_xaxes(title_text="our difference: > 0 is the side the write-up claims", zeroline=False)
+    finish(fig, "The seed claims, re-run over ten seeds", height=round(-y) + 230)
+    fig.update_layout(margin_l=20)
     return fig
 
 

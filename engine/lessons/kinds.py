@@ -2,7 +2,8 @@
 
 from engine.lessons.base import Kind
 from engine.lessons.filters import LowpassKind, StabilityKind
-from engine.lessons.surfaces import LandscapeKind, SurfaceKind
+from engine.lessons.landscapes import LandscapeKind
+from engine.lessons.surfaces import SurfaceKind
 from engine.lessons.training import ClaimKind, SeedsKind
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (SurfaceKind(), LandscapeKind(), LowpassKind(),

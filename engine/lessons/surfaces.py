@@ -18,9 +18,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any, ClassVar
 
-import plotly.graph_objects as go
-
-from engine.figures import HIGHLIGHT, LANDSCAPE_CAPTIONS, RUN_CAPTIONS, landscape_figure, trajectory_figure
+from engine.figures import RUN_CAPTIONS, trajectory_figure
 from engine.lessons.base import (
     CONVERGES,
     DIVERGES,
@@ -37,56 +35,51 @@ from engine.lessons.base import (
     whole,
 )
 from engine.runs import (
-    Axis,
     ComparisonSpec,
-    Landscape,
-    LandscapeSpec,
     OptimizerChoice,
     RunResult,
-    RunSpec,
-    compute_landscape,
     run_comparison,
 )
-from engine.runs import run as run_one
 from engine.tasks import SURFACES, Surface, get_surface, surface_argument_names
 from engine.theory import largest_curvature, spectral_radius, stability_margin
 from optimizers import REGISTRY, HyperParam
 
-_QUADRATIC_ARGS = ("condition", "rotation")
+QUADRATIC_ARGS = ("condition", "rotation")
 _FILTERS = {"sgd": lambda beta: (1.0, 0.0, 0.0), "momentum": lambda beta: (1.0, beta, 0.0),
             "nesterov": lambda beta: (1.0 + beta, beta, beta / (1.0 + beta))}
 """(eta_bar, beta, gamma) of torch's SGD, heavy ball and Nesterov as AutoSGM's filter (spec §2.2)."""
 
 
-def _surface_config(data: Mapping[str, Any], config: Config) -> Surface:
+def surface_config(data: Mapping[str, Any], config: Config) -> Surface:
     """The surface of ``data`` (a named one; the quadratic with its condition and rotation), filled into ``config``."""
     name = data.get("surface", "quadratic")
     if name not in SURFACES:
         raise ValueError(f"invalid surface={name!r}; allowed values: {', '.join(SURFACES)}")
     config["surface"] = name
-    if set(_QUADRATIC_ARGS) <= set(surface_argument_names(name)):
+    if set(QUADRATIC_ARGS) <= set(surface_argument_names(name)):
         config["condition"] = number(data, "condition", 10.0, low=1.0, high=1e6)
         config["rotation"] = number(data, "rotation", 0.0, low=-360.0, high=360.0)
-    elif any(arg in data for arg in _QUADRATIC_ARGS):
+    elif any(arg in data for arg in QUADRATIC_ARGS):
         raise ValueError(f"condition and rotation belong to the quadratic, not to surface={name!r}")
-    return get_surface(name, **{arg: config[arg] for arg in _QUADRATIC_ARGS if arg in config})
+    return _surface(config)
+
+
+def surface_args(config: Config) -> dict[str, Any]:
+    """The surface's own arguments in ``config`` (a quadratic's condition and rotation)."""
+    return {arg: config[arg] for arg in QUADRATIC_ARGS if arg in config}
 
 
 def _surface(config: Config) -> Surface:
-    return get_surface(config["surface"], **{arg: config[arg] for arg in _QUADRATIC_ARGS if arg in config})
+    return get_surface(config["surface"], **surface_args(config))
 
 
-def _surface_args(config: Config) -> dict[str, Any]:
-    return {arg: config[arg] for arg in _QUADRATIC_ARGS if arg in config}
-
-
-def _start_config(data: Mapping[str, Any], surface: Surface, config: Config) -> None:
+def start_config(data: Mapping[str, Any], surface: Surface, config: Config) -> None:
     (xmin, xmax), (ymin, ymax) = surface.domain
     config["x0"] = number(data, "x0", surface.start[0], low=xmin, high=xmax)
     config["y0"] = number(data, "y0", surface.start[1], low=ymin, high=ymax)
 
 
-def _surface_controls(config: Config) -> list[HyperParam]:
+def surface_controls(config: Config) -> list[HyperParam]:
     """The surface's controls: a quadratic's condition number and rotation."""
     if "condition" not in config:
         return []
@@ -107,13 +100,13 @@ def _with_hyper(choice: str, name: str, value: Any) -> str:
     return str(OptimizerChoice(parsed.key, {**parsed.hyperparameters, name: value}))
 
 
-def _converged(result: RunResult) -> bool:
+def converged(result: RunResult) -> bool:
     """The Landscape's measure of a stable run: it did not diverge and ended below its starting loss."""
     return result.status != "diverged" and bool(result.records) and \
         result.summary["final_loss"] < result.records[0]["loss"]
 
 
-def _run_sentence(result: RunResult) -> str:
+def run_sentence(result: RunResult) -> str:
     if result.status == "diverged":
         return f"{result.spec.optimizer.label} diverged at step {result.diverged_at}"
     start = result.records[0]["loss"] if result.records else math.nan
@@ -121,7 +114,7 @@ def _run_sentence(result: RunResult) -> str:
             f"{int(result.summary['steps_done'])} steps (it started at {start:.3g})")
 
 
-def _margin_sentence(choice: OptimizerChoice, surface: Surface) -> str:
+def margin_sentence(choice: OptimizerChoice, surface: Surface) -> str:
     """lr · h against the optimizer's limit on a convex quadratic (``engine.theory.stability_margin``)."""
     h = largest_curvature(surface)
     margin = None if h is None else stability_margin(choice.key, choice.hyperparameters, h)
@@ -156,13 +149,13 @@ class SurfaceKind(Kind):
     name = "surface"
     measures: ClassVar[dict[str, bool]] = {"status": False, "first_below": False, "first_step": True,
                                            "lr_fraction": True}
-    _FIELDS = ("surface", *_QUADRATIC_ARGS, "x0", "y0", "noise", "steps", "optimizers")
+    _FIELDS = ("surface", *QUADRATIC_ARGS, "x0", "y0", "noise", "steps", "optimizers")
 
     def check(self, data: Mapping[str, Any]) -> Config:
         only(data, self._FIELDS)
         config: Config = {}
-        surface = _surface_config(data, config)
-        _start_config(data, surface, config)
+        surface = surface_config(data, config)
+        start_config(data, surface, config)
         config["noise"] = number(data, "noise", 0.0, low=0.0, high=10.0)
         config["steps"] = whole(data, "steps", 200, 10, 2000)
         optimizers = data.get("optimizers")
@@ -174,7 +167,7 @@ class SurfaceKind(Kind):
 
     def spec(self, config: Config) -> ComparisonSpec:
         return ComparisonSpec(config["surface"], tuple(OptimizerChoice.parse(text) for text in config["optimizers"]),
-                              steps=config["steps"], task_args={**_surface_args(config), "noise": config["noise"],
+                              steps=config["steps"], task_args={**surface_args(config), "noise": config["noise"],
                                                                 "start": (config["x0"], config["y0"])})
 
     def results(self, config: Config) -> tuple[RunResult, ...]:
@@ -183,7 +176,7 @@ class SurfaceKind(Kind):
     def controls(self, config: Config) -> list[HyperParam]:
         hypers = [hp for index, text in enumerate(config["optimizers"], start=1)
                   for hp in _hyper_controls(f"opt{index}", OptimizerChoice.parse(text))]
-        return [*_surface_controls(config), *hypers,
+        return [*surface_controls(config), *hypers,
                 control("noise", config["noise"], 0.0, 10.0, "Standard deviation of the gradient noise.")]
 
     def label(self, config: Config, name: str) -> str:
@@ -236,8 +229,8 @@ class SurfaceKind(Kind):
         result = results[slot(arguments, len(results)) - 1]
         choice = result.spec.optimizer
         if measure == "status":
-            return Outcome(CONVERGES if _converged(result) else DIVERGES, _margin_sentence(choice, surface),
-                           _run_sentence(result) + ".")
+            return Outcome(CONVERGES if converged(result) else DIVERGES, margin_sentence(choice, surface),
+                           run_sentence(result) + ".")
         if measure == "first_step":
             first = result.records[0]
             expected = first_step_theory(choice, float(first["grad_norm"]))
@@ -256,7 +249,7 @@ class SurfaceKind(Kind):
                        f"{row['lr']:.4g}, {row['lr'] / target:.0%} of its target {target:g}.")
 
     def link(self, config: Config) -> Link:
-        query = {"surface": config["surface"], **{arg: f"{config[arg]:g}" for arg in _QUADRATIC_ARGS if arg in config},
+        query = {"surface": config["surface"], **{arg: f"{config[arg]:g}" for arg in QUADRATIC_ARGS if arg in config},
                  "x0": f"{config['x0']:g}", "y0": f"{config['y0']:g}", "noise": f"{config['noise']:g}",
                  "steps": str(config["steps"]), "n": str(len(config["optimizers"]))}
         query |= {f"opt{index}": text for index, text in enumerate(config["optimizers"], start=1)}
@@ -321,91 +314,3 @@ def aligned_lr(choice: OptimizerChoice, step: int) -> float | None:
     hyper = choice.hyperparameters
     target, initial = float(hyper["target_lr"]), float(hyper["initial_lr"])
     return min(target, initial + (step - 1) * (target - initial) / int(hyper["warmup_steps"]))
-
-
-# --- landscape: the map of runs over two hyperparameters ----------------------------------------------------------
-
-
-@lru_cache(maxsize=16)
-def _landscape(key: str) -> Landscape:
-    """The landscape ``key`` (a ``LandscapeSpec``'s JSON), computed once per process."""
-    return compute_landscape(LandscapeSpec.from_json(key))
-
-
-@lru_cache(maxsize=64)
-def _cell(key: str) -> RunResult:
-    """The single run ``key`` (a ``RunSpec``'s JSON): the question's cell of a landscape."""
-    return run_one(RunSpec.from_json(key))
-
-
-class LandscapeKind(Kind):
-    """One optimizer run from every cell of a grid over two hyperparameters: the Landscape's map, with the theory's
-    boundary on a quadratic. Configuration: the surface (as ``surface``'s), ``optimizer``, the axes ``x`` and ``y``
-    (``lr=0.01:1:48:log``, the CLI's form), ``steps`` and ``point`` [x, y], the cell the question asks about.
-    Measure: ``status`` (``converges`` / ``diverges``) of the run at ``point``."""
-
-    name = "landscape"
-    measures: ClassVar[dict[str, bool]] = {"status": False}
-    _FIELDS = ("surface", *_QUADRATIC_ARGS, "x0", "y0", "optimizer", "x", "y", "steps", "point")
-
-    def check(self, data: Mapping[str, Any]) -> Config:
-        only(data, self._FIELDS)
-        config: Config = {}
-        surface = _surface_config(data, config)
-        _start_config(data, surface, config)
-        config["optimizer"] = str(OptimizerChoice.parse(str(data.get("optimizer", "momentum"))))
-        for axis in ("x", "y"):
-            config[axis] = str(Axis.parse(str(data.get(axis, ""))))
-        config["steps"] = whole(data, "steps", 200, 10, 2000)
-        point = data.get("point")
-        if not isinstance(point, list | tuple) or len(point) != 2:
-            raise ValueError(f"invalid point={point!r}; expected [x, y], the cell the question asks about")
-        spec = self.spec(config)
-        config["point"] = [number({"point x": point[0]}, "point x", low=spec.x.low, high=spec.x.high),
-                           number({"point y": point[1]}, "point y", low=spec.y.low, high=spec.y.high)]
-        return config
-
-    def spec(self, config: Config) -> LandscapeSpec:
-        return LandscapeSpec(config["surface"], OptimizerChoice.parse(config["optimizer"]), Axis.parse(config["x"]),
-                             Axis.parse(config["y"]), steps=config["steps"],
-                             task_args={**_surface_args(config), "start": (config["x0"], config["y0"])})
-
-    def controls(self, config: Config) -> list[HyperParam]:
-        return _surface_controls(config)
-
-    def cell(self, config: Config) -> RunResult:
-        return _cell(self.spec(config).cell(*config["point"]).to_json())
-
-    def figures(self, config: Config, measure: str, arguments: Arguments, revealed: bool) -> Figures:
-        spec = self.spec(config)
-        landscape = _landscape(spec.to_json())
-        if revealed:
-            figure, caption = landscape_figure(landscape), LANDSCAPE_CAPTIONS["landscape"]
-        else:  # the axes and the question's point, every cell still blank, no boundary: nothing gives it away
-            blank = [[None] * len(landscape.x_values) for _ in landscape.y_values]
-            figure = landscape_figure(replace(landscape, final_loss=blank, diverged_at=blank))
-            figure.data = [trace for trace in figure.data if trace.legendgroup != "theory" and trace.name != "diverged"]
-            figure.update_layout(plot_bgcolor="#EEEEEE", showlegend=False)  # grey: not run yet
-            caption = "Every cell will be a whole run with the values on the axes; the star is the question's run. " \
-                      "Commit to a prediction to fill the map and draw theory's edge of stability on it."
-        x, y = config["point"]
-        figure.add_trace(go.Scatter(x=[x], y=[y], mode="markers", name="the question's run",
-                                    marker={"symbol": "star", "size": 18, "color": HIGHLIGHT,
-                                            "line": {"color": "#000000", "width": 1}},
-                                    hovertemplate=f"{spec.x.name} = {x:g}<br>{spec.y.name} = {y:g}<extra></extra>"))
-        return [(figure, caption)]
-
-    def outcome(self, config: Config, measure: str, arguments: Arguments) -> Outcome:
-        result = self.cell(config)
-        surface = self.spec(config).surface
-        return Outcome(CONVERGES if _converged(result) else DIVERGES,
-                       _margin_sentence(result.spec.optimizer, surface), _run_sentence(result) + ".")
-
-    def link(self, config: Config) -> Link:
-        query = {"surface": config["surface"], **{arg: f"{config[arg]:g}" for arg in _QUADRATIC_ARGS if arg in config},
-                 "x0": f"{config['x0']:g}", "y0": f"{config['y0']:g}", "noise": "0", "steps": str(config["steps"]),
-                 "opt1": config["optimizer"], "metric": "final_loss"}
-        for name, axis in (("x", Axis.parse(config["x"])), ("y", Axis.parse(config["y"]))):
-            query |= {f"{name}name": axis.name, f"{name}lo": f"{axis.low:g}", f"{name}hi": f"{axis.high:g}",
-                      f"{name}scale": "log" if axis.log else "linear", f"{name}n": str(axis.count)}
-        return Link("pages/landscape.py", "Landscape", query)

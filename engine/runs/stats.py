@@ -72,15 +72,19 @@ def t_quantile(probability: float, degrees: int) -> float:
 
 @dataclass(frozen=True)
 class Welch:
-    """Welch's unequal-variance t-test of two samples: ``difference`` = mean(a) - mean(b), two-sided ``p``."""
+    """Welch's unequal-variance t-test of two samples: ``difference`` = mean(a) - mean(b), two-sided ``p``, and
+    ``half_width`` of the difference's 95% confidence interval, t(0.975, nu) sqrt(s_a^2/n_a + s_b^2/n_b) with the
+    Welch-Satterthwaite degrees of freedom nu (NaN where ``p`` is)."""
 
     difference: float
     statistic: float
     p: float
+    half_width: float = math.nan
 
 
 def welch(a: Iterable[float], b: Iterable[float]) -> Welch:
-    """Welch's t-test (``scipy.stats.ttest_ind(equal_var=False)``) on the finite values of ``a`` and ``b``.
+    """Welch's t-test (``scipy.stats.ttest_ind(equal_var=False)``, whose ``confidence_interval`` gives the half-width)
+    on the finite values of ``a`` and ``b``.
 
     p is NaN when either side has fewer than two values or both have no spread (nothing to test).
     """
@@ -94,4 +98,6 @@ def welch(a: Iterable[float], b: Iterable[float]) -> Welch:
     from scipy import stats
 
     result = stats.ttest_ind(left, right, equal_var=False)
-    return Welch(difference, float(result.statistic), float(result.pvalue))
+    interval = result.confidence_interval(0.95)
+    return Welch(difference, float(result.statistic), float(result.pvalue),
+                 float(interval.high - interval.low) / 2)

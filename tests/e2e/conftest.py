@@ -27,10 +27,11 @@ PHONE_VIEWPORT = {"width": 390, "height": 844}
 PHONE_USER_AGENT = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
                     "Version/17.5 Mobile/15E148 Safari/604.1")
 # A chart whose Plotly data has something drawn: a trace with points, a surface, a table's cells or the axes of a
-# parallel-coordinates plot (an empty figure, or one holding only a "nothing yet" note, has none).
+# parallel-coordinates plot (an empty figure, or one holding only a "nothing yet" note, has none). Read from Plotly's
+# _fullData: plotly.py sends arrays base64-encoded, which only the full data holds decoded.
 HAS_DATA = """chart => {
     const plot = chart.querySelector('.js-plotly-plot');
-    return !!plot && Array.isArray(plot.data) && plot.data.some(trace =>
+    return !!plot && Array.isArray(plot._fullData) && plot._fullData.some(trace =>
         (trace.x && trace.x.length > 0) || (trace.z && trace.z.length > 0) || (trace.r && trace.r.length > 0)
         || (trace.dimensions && trace.dimensions.length > 0) || (trace.cells && trace.cells.values.length > 0));
 }"""

@@ -43,7 +43,7 @@ def test_a_person_explores_the_filter_and_its_stability(page: Page, app_url: str
                                                          screenshot: Callable[[str], Path]) -> None:
     page.goto(app_url)
     expect(page.get_by_role("heading", name="Optiscope", exact=True)).to_be_visible(timeout=FIRST_RUN_TIMEOUT_MS)
-    expect(page.get_by_role("heading", name="Where to start")).to_be_visible()
+    expect(page.get_by_role("heading", name="The explorer, page by page")).to_be_visible()
     screenshot("home")
 
     sidebar = page.get_by_test_id("stSidebar")
