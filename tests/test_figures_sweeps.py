@@ -152,7 +152,7 @@ def test_claims_figure_stacks_its_panels_so_their_titles_fit_a_phone() -> None:
 
 
 def test_every_figure_has_a_caption() -> None:
-    assert set(figures_sweeps.CAPTIONS) == {"best_so_far", "parallel", "importance", "claims"}
+    assert set(figures_sweeps.CAPTIONS) == {"best_so_far", "parallel", "importance", "claims", "verdicts"}
     assert all(2 <= caption.count(". ") + 1 <= 5 for caption in figures_sweeps.CAPTIONS.values())
 
 

@@ -5,6 +5,7 @@ of other settings stay apart, and bad URL values or an unknown job id show a mes
 
 import math
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,18 @@ TINY = {"epochs": "1", "batch": "512"}
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Runs and the MNIST-1D cache go to a fresh ``$OPTISCOPE_HOME``."""
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Runs and the MNIST-1D cache go to a fresh ``$OPTISCOPE_HOME``; a job the test left running (a bare visit starts
+    one) is cancelled and waited for, so that it never saves its runs into the next test's home."""
     monkeypatch.setenv("OPTISCOPE_HOME", str(tmp_path))
-    return tmp_path
+    manager = jobs.get_manager()  # the server's own, before a test puts a fake in its place
+    yield tmp_path
+    for job in manager.jobs():
+        if not job.done:
+            manager.cancel(job.job_id)
+    deadline = time.monotonic() + 60
+    while any(not job.done for job in manager.jobs()) and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def wait_until_done(at: AppTest, timeout_s: float = 90.0) -> AppTest:

@@ -19,14 +19,15 @@ SCREENS = {"desktop": {"viewport": VIEWPORT},
 
 
 def _first_screen_shows_a_figure(tab: Page) -> None:
-    """A Plotly chart with data whose top lies within the first screen (no scrolling), or for Home, its pictures."""
+    """A Plotly chart with data whose top lies within the first screen (no scrolling). Read in one go in the page: a
+    live page (Train) redraws its charts while it polls, so a chart found a moment ago may be gone."""
     height = (tab.viewport_size or VIEWPORT)["height"]
-    chart = tab.get_by_test_id("stPlotlyChart").first
-    expect(chart).to_be_visible(timeout=FIRST_FIGURE_TIMEOUT_MS)
-    tab.wait_for_function(f"() => ({HAS_DATA})(document.querySelector('[data-testid=stPlotlyChart]'))",
-                          timeout=FIRST_FIGURE_TIMEOUT_MS)
-    box = chart.bounding_box()
-    assert box is not None and box["y"] < height - 100, f"the first figure starts at {box} px, below the first screen"
+    expect(tab.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=FIRST_FIGURE_TIMEOUT_MS)
+    top = tab.wait_for_function(f"""() => {{
+        const chart = document.querySelector('[data-testid=stPlotlyChart]');
+        return chart && ({HAS_DATA})(chart) ? {{top: chart.getBoundingClientRect().top}} : null;
+    }}""", timeout=FIRST_FIGURE_TIMEOUT_MS).json_value()["top"]
+    assert top < height - 100, f"the first figure starts at {top} px, below the first screen"
 
 
 @pytest.mark.parametrize("screen", SCREENS)
