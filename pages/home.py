@@ -8,12 +8,8 @@ from optimizers import REGISTRY
 from ui.components import PAGE_GUIDE, PAGES, optimizer_cards, picture_card
 
 st.title("Optiscope")
-st.markdown(
-    "An interactive optimizer-dynamics explorer. Pick optimizers and their hyperparameters, then watch what they do "
-    "inside: the lowpass filter that smooths the gradient, and the region of step sizes where the learning "
-    "dynamics stay stable. Comparisons are honest: every optimizer starts from the same initialisation, sees the "
-    "same batches, and runs over several seeds."
-)
+st.markdown("An interactive optimizer-dynamics explorer: pick optimizers and their hyperparameters, and watch what "
+            "they do inside. Comparisons are honest: the same initial weights, the same batches, several seeds.")
 
 st.header("Start with a lesson")
 st.caption("Each lesson is a few steps: read, predict, then run it. Your answers stay in the link.")

@@ -58,8 +58,8 @@ def _end_at_new_steps() -> None:
 # --- inputs -------------------------------------------------------------------------------------------------------
 st.title("Playground")
 st.markdown("Optimizers side by side on a 2-D loss surface, from the same start: at first SGD, heavy ball, Nesterov "
-            "and Adam, all at lr = 0.01, on an elongated bowl. Change anything in the sidebar and the runs redraw; "
-            "press ▶ play under the figure to watch them move, or drag its slider.")
+            "and Adam, all at lr = 0.01, on an elongated bowl. Press ▶ play under the figure to watch them move; "
+            "change anything in the sidebar and the runs redraw.")
 url = UrlState("playground", notices=st.container())  # a bad link's warnings, full width above everything
 choices: list[OptimizerChoice | None] = []
 with st.sidebar:
@@ -79,6 +79,7 @@ with st.sidebar:
     for slot in range(1, count + 1):
         with st.container(border=True):
             choices.append(optimizer_controls(url, slot, DEFAULT_OPTIMIZERS[slot - 1]))
+trajectory_box = st.container()  # the paths, above the controls that view them: on a phone the figure comes first
 opens, speed_column, toggle = st.columns([1, 2, 1], vertical_alignment="bottom")
 with opens:
     step = url.number_input("opens at step", "step", int(steps), 1, int(steps), 1,
@@ -107,8 +108,9 @@ except ValueError as error:  # an undefined start, say; never a traceback in the
     st.stop()
 
 # --- figures ------------------------------------------------------------------------------------------------------
-figure_with_caption(_trajectory(spec.to_json(), int(step), surface_3d, round(1000 / speed)),
-                    RUN_CAPTIONS["trajectory"], key="trajectory")
+with trajectory_box:
+    figure_with_caption(_trajectory(spec.to_json(), int(step), surface_3d, round(1000 / speed)),
+                        RUN_CAPTIONS["trajectory"], key="trajectory")
 # each run's outcome (a diverged one says why), under the paths: on a phone the figure comes first
 for result in results:
     name = escape_markdown(run_label(result))

@@ -201,9 +201,8 @@ def optimizer_cards(infos: Iterable[OptimizerInfo]) -> None:
         optimizer_card(info)
 
 
+# Home's card pictures: each page's (<page>.png) and lesson's (lesson_<key>.png) first figure (scripts/page_pictures.py)
 PICTURES_DIR = Path(__file__).resolve().parent.parent / "assets" / "pictures"
-"""Small pictures of what each page (``<page>.png``) and each lesson (``lesson_<key>.png``) shows, for Home's cards:
-screenshots of their first figure, taken by ``scripts/page_pictures.py``."""
 
 
 def picture_card(page: str, title: str, icon: str, text: str, *, picture: str,

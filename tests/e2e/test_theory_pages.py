@@ -32,9 +32,12 @@ def no_exception_and_charts(page: Page, charts: int) -> None:
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
+DOWNLOAD_TIMEOUT_MS = 90_000  # a map's CSV (200 x 200 rows) is built on the click's rerun; slow on a busy server
+
+
 def download(page: Page, label: str) -> tuple[str, str]:
     """Click the download button ``label``; the file's suggested name and its text."""
-    with page.expect_download() as event:
+    with page.expect_download(timeout=DOWNLOAD_TIMEOUT_MS) as event:
         page.get_by_test_id("stDownloadButton").filter(has_text=label).get_by_role("button").click()
     return event.value.suggested_filename, Path(event.value.path()).read_text()
 
