@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import math
+import pickle
 
 import numpy as np
 import plotly.graph_objects as go
@@ -56,6 +57,14 @@ def test_heatmap_csv_is_the_stability_map_in_long_form() -> None:
     assert float(rows[1]["spectral_radius"]) == heat.z[0][1]
     with pytest.raises(ValueError, match="no heatmap"):
         heatmap_csv(go.Figure(fig.data[1]), "x", "y", "z")
+
+
+def test_heatmap_csv_reads_a_figure_that_went_through_a_pickle() -> None:
+    """``st.cache_data`` pickles a page's figures; the copy holds its arrays in Plotly's typed-array form."""
+    fig = stability_map_beta_figure(0.5528, n=5)
+    copy = pickle.loads(pickle.dumps(fig))
+    assert isinstance(next(t for t in copy.data if t.type == "heatmap").z, dict)  # the form this test is about
+    assert heatmap_csv(copy, "kappa", "beta", "rho") == heatmap_csv(fig, "kappa", "beta", "rho")
 
 
 def test_error_trajectory_csv_puts_the_prediction_beside_the_run() -> None:

@@ -4,15 +4,14 @@ margin reads a Playground link or a run saved by Train, and the downloads are of
 
 # ruff: noqa: RUF001  (button labels use the spec's Greek symbols)
 
-import base64
 import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from engine.figures.exports import trace_values
 from engine.figures.runs import STABILITY_MARGIN
 from engine.figures.theory import FILTER_PRESETS
 from engine.runs import ComparisonSpec, OptimizerChoice, run_comparison, store
@@ -57,10 +56,7 @@ def trace(spec: dict[str, Any], prefix: str) -> dict[str, Any]:
 def values(array: Any) -> list[Any]:
     """A spec's array as a list: Plotly 7 writes numeric arrays as typed ``{"dtype", "bdata", "shape"}`` objects."""
     if isinstance(array, dict) and "bdata" in array:
-        decoded = np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
-        shape = array.get("shape")
-        shape = tuple(int(n) for n in shape.split(",")) if isinstance(shape, str) else shape
-        return (decoded.reshape(shape) if shape else decoded).tolist()
+        return trace_values(array).tolist()
     return list(array)
 
 

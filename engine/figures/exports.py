@@ -10,6 +10,7 @@ ran on, its status and summary).
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -115,9 +116,19 @@ def heatmap_csv(figure: go.Figure, x: str, y: str, z: str) -> str:
     heatmap = next((trace for trace in figure.data if trace.type == "heatmap"), None)
     if heatmap is None:
         raise ValueError("heatmap_csv: the figure has no heatmap")
-    xs, ys = np.asarray(heatmap.x, dtype=np.float64), np.asarray(heatmap.y, dtype=np.float64)
-    grid_x, grid_y = np.meshgrid(xs, ys)
-    return columns_csv({x: grid_x, y: grid_y, z: np.asarray(heatmap.z, dtype=np.float64)})
+    grid_x, grid_y = np.meshgrid(trace_values(heatmap.x), trace_values(heatmap.y))
+    return columns_csv({x: grid_x, y: grid_y, z: trace_values(heatmap.z)})
+
+
+def trace_values(values: object) -> np.ndarray:
+    """A trace's array as float64, whether held as numbers or in Plotly's typed-array form ``{"dtype": "f8", "bdata":
+    base64, "shape": "200, 200"}``, the form a figure takes through ``to_dict`` and so through a pickle (a figure
+    from ``st.cache_data`` holds its arrays so)."""
+    if isinstance(values, Mapping) and "bdata" in values:
+        array = np.frombuffer(base64.b64decode(values["bdata"]), dtype=np.dtype(values["dtype"]))
+        shape = values.get("shape")
+        return (array if shape is None else array.reshape([int(n) for n in str(shape).split(",")])).astype(np.float64)
+    return np.asarray(values, dtype=np.float64)
 
 
 def error_trajectory_csv(errors: ArrayLike, rate: float) -> str:
