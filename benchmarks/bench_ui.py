@@ -55,6 +55,10 @@ RUN_DONE_JS = """() => { window.__runDone = new Promise(resolve => {
     observer.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
 }); }"""
 
+# Waits for the promise of RUN_DONE_JS, bounded: a rerun that never starts is an error, not a hang.
+RUN_DONE_WAIT_JS = f"""() => Promise.race([window.__runDone, new Promise((_, fail) => setTimeout(
+    () => fail(new Error('the script run did not end within {TIMEOUT_MS} ms')), {TIMEOUT_MS}))])"""
+
 # The shown Plotly figures (Streamlit hides a replaced chart until its run ends), as [[trace name, points, last x]].
 FIGURES_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
     .filter(plot => plot.offsetParent !== null).map(plot => (plot._fullData || []).map(trace => {
@@ -94,7 +98,7 @@ def plain_rerun(page: Page) -> float:
     """Seconds of a rerun of the page with nothing changed: Streamlit's "R" shortcut to the run's end."""
     page.evaluate("() => document.activeElement && document.activeElement.blur()")
     page.evaluate(RUN_DONE_JS)
-    seconds = timed(lambda: page.keyboard.press("r"), lambda: page.evaluate("() => window.__runDone"))
+    seconds = timed(lambda: page.keyboard.press("r"), lambda: page.evaluate(RUN_DONE_WAIT_JS))
     settle(page)
     return seconds
 
@@ -112,7 +116,7 @@ def playground_redraw(page: Page, key: str) -> float:
     def redrawn() -> None:
         page.wait_for_function(f"before => JSON.stringify(({FIGURES_JS})()[0]) !== JSON.stringify(before)",
                                arg=before, polling="raf", timeout=TIMEOUT_MS)
-        page.evaluate("() => window.__runDone")
+        page.evaluate(RUN_DONE_WAIT_JS)
 
     seconds = timed(lambda: lr.press(key), redrawn)
     settle(page)
