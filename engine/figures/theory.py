@@ -200,7 +200,7 @@ def _heatmap(x: np.ndarray, y: np.ndarray, z: np.ndarray, xname: str, yname: str
     return go.Heatmap(
         x=x, y=y, z=z, zmin=0.0, zmax=2.0, colorscale=_radius_colourscale(), name="spectral radius",
         hovertemplate=f"{xname} = %{{x:.4f}}<br>{yname} = %{{y:.4f}}<br>ρ = %{{z:.4f}}<extra></extra>",
-        colorbar={"title": {"text": "spectral radius ρ"}, "tickvals": [0, 0.25, 0.5, 0.75, 1, 1.5],
+        colorbar={"title": {"text": "spectral radius ρ", "side": "right"}, "tickvals": [0, 0.25, 0.5, 0.75, 1, 1.5],
                   "ticktext": ["0", "0.25", "0.5", "0.75", "1", "unstable"]},
     )
 
