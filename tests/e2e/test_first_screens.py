@@ -26,14 +26,19 @@ def settled(tab: Page) -> None:
 
 
 def _first_screen_shows_a_figure(tab: Page) -> None:
-    """A Plotly chart with data whose top lies within the first screen (no scrolling). Read in one go in the page: a
-    live page (Train) redraws its charts while it polls, so a chart found a moment ago may be gone."""
+    """A Plotly chart with data whose top lies within the first screen (no scrolling), measured once the first run
+    has laid the page out (mid-run, on a loaded machine, a later chart was once drawn before the first). Read in one
+    go in the page: a live page (Train) redraws its charts while it polls, so a chart found a moment ago may be gone.
+    """
     height = (tab.viewport_size or VIEWPORT)["height"]
     expect(tab.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=FIRST_FIGURE_TIMEOUT_MS)
-    top = tab.wait_for_function(f"""() => {{
+    first_chart = f"""() => {{
         const chart = document.querySelector('[data-testid=stPlotlyChart]');
-        return chart && ({HAS_DATA})(chart) ? {{top: chart.getBoundingClientRect().top}} : null;
-    }}""", timeout=FIRST_FIGURE_TIMEOUT_MS).json_value()["top"]
+        return chart && ({HAS_DATA})(chart) ? {{top: chart.getBoundingClientRect().top + window.scrollY}} : null;
+    }}"""
+    tab.wait_for_function(first_chart, timeout=FIRST_FIGURE_TIMEOUT_MS)
+    settled(tab)
+    top = tab.wait_for_function(first_chart, timeout=FIRST_FIGURE_TIMEOUT_MS).json_value()["top"]
     assert top < height - 100, f"the first figure starts at {top} px, below the first screen"
 
 
