@@ -54,17 +54,23 @@ class HyperParam:
     def coerce(self, value: object, owner: str) -> HyperValue:
         """Convert ``value`` (a number, or text from a URL or the CLI) to this parameter's type.
 
-        Raises ``ValueError`` naming the field when it cannot be read as one; the range is checked by the optimizer.
+        Raises ``ValueError`` naming the field and the explorer's range when it cannot be read as one (booleans are
+        not numbers: ``True`` is refused, never read as 1); the valid range is checked by the optimizer.
         """
         if self.kind == "choice":
             return check_choice(owner, self.name, value, self.choices)
+        expected = f"expected {'an integer' if self.kind == 'int' else 'a number'}"
+        if self.low is not None and self.high is not None:
+            expected += f" in [{self.low:g}, {self.high:g}] (the explorer's range)"
         try:
+            if isinstance(value, bool):
+                raise TypeError(value)
             number = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise ValueError(f"{owner}: invalid {self.name}={value!r}; expected a {self.kind}") from None
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
+            raise ValueError(f"{owner}: invalid {self.name}={value!r}; {expected}") from None
         if self.kind == "int":
             if not number.is_integer():
-                raise ValueError(f"{owner}: invalid {self.name}={value!r}; expected an integer")
+                raise ValueError(f"{owner}: invalid {self.name}={value!r}; {expected}")
             return int(number)
         return number
 

@@ -41,15 +41,23 @@ def check_number(
     valid = _range_text(name, low, high, low_open, high_open)
     if isinstance(value, Tensor) and value.numel() == 1:
         value = value.item()
-    is_number = isinstance(value, Real) and not isinstance(value, bool)
-    if not is_number or not math.isfinite(float(value)) or (integer and float(value) != int(value)):
-        raise ValueError(f"{owner}: invalid {name}={value!r}; expected {kind} with {valid}")
-    number = float(value)
+    try:  # an int beyond the floats (a 400-digit literal) raises OverflowError: it is no finite number either
+        number = float(value) if isinstance(value, Real) and not isinstance(value, bool) else math.nan
+    except OverflowError:
+        number = math.nan
+    if not math.isfinite(number) or (integer and number != int(number)):
+        raise ValueError(f"{owner}: invalid {name}={short_repr(value)}; expected {kind} with {valid}")
     too_low = low is not None and (number <= low if low_open else number < low)
     too_high = high is not None and (number >= high if high_open else number > high)
     if too_low or too_high:
-        raise ValueError(f"{owner}: invalid {name}={value!r}; valid range: {valid}")
+        raise ValueError(f"{owner}: invalid {name}={short_repr(value)}; valid range: {valid}")
     return int(number) if integer else number
+
+
+def short_repr(value: object) -> str:
+    """``repr(value)``, cut to 40 characters (a 400-digit number stays readable in a one-line message)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def check_probability(owner: str, name: str, value: object) -> float:

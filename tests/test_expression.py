@@ -132,3 +132,10 @@ def test_refused(text, fragment):
 def test_non_string_is_refused():
     with pytest.raises(ValueError, match="formula: invalid text=3"):
         parse_formula(3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("literal", ["9" * 400, "-" + "9" * 400, "1" + "0" * 400 + ".5"])
+def test_a_huge_number_literal_is_refused_with_a_message(literal: str) -> None:
+    """Issue 14: a 400-digit integer literal raised OverflowError (int too large to convert to float) in the parser."""
+    with pytest.raises(ValueError, match=r"is not allowed \(the number\); valid range: \|number\| <= 1e\+12"):
+        parse_formula(f"{literal} * x")

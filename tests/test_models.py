@@ -69,9 +69,10 @@ def test_initialisation_is_torch_default_linear_init() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"depth": 0}, r"mlp: invalid depth=0; valid range: depth >= 1"),
-        ({"depth": 2.5}, r"mlp: invalid depth=2.5; expected an? integer with depth >= 1"),
-        ({"width": 0}, r"mlp: invalid width=0; valid range: width >= 1"),
+        ({"depth": 0}, r"mlp: invalid depth=0; valid range: 1 <= depth <= 8"),
+        ({"depth": 2.5}, r"mlp: invalid depth=2.5; expected an integer with 1 <= depth <= 8"),
+        ({"width": 0}, r"mlp: invalid width=0; valid range: 1 <= width <= 1024"),
+        ({"width": 10**12}, r"mlp: invalid width=1000000000000; valid range: 1 <= width <= 1024"),  # not 160 TB
         ({"width": -3}, r"mlp: invalid width=-3"),
         ({"inputs": 0}, r"mlp: invalid inputs=0"),
         ({"classes": 0}, r"mlp: invalid classes=0"),

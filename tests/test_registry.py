@@ -48,8 +48,11 @@ def test_text_values_are_coerced_to_each_fields_type() -> None:
 @pytest.mark.parametrize(
     ("key", "field", "value", "message"),
     [
-        ("adam", "lr", "fast", r"Adam: invalid lr='fast'; expected a float"),
-        ("agaw", "warmup_steps", "10.5", r"AGAW: invalid warmup_steps='10.5'; expected an integer"),
+        ("adam", "lr", "fast", r"Adam: invalid lr='fast'; expected a number in \[1e-05, 1\] \(the explorer's range\)"),
+        ("agaw", "warmup_steps", "10.5", r"AGAW: invalid warmup_steps='10.5'; expected an integer in \[1, 2000\]"),
+        ("adam", "lr", True, r"Adam: invalid lr=True; expected a number in \[1e-05, 1\]"),  # issue 14: not 1.0
+        ("agaw", "warmup_steps", False, r"AGAW: invalid warmup_steps=False; expected an integer in \[1, 2000\]"),
+        ("sgd", "lr", 10**400, r"SGD: invalid lr=1000.*; expected a number"),  # an int too large for a float
         ("a2grad", "variant", "quad", r"A2Grad: invalid variant='quad'; allowed values: 'uni', 'inc', 'exp'"),
         ("momentum", "momentum", 1.0, r"Heavy ball: invalid momentum=1.0; valid range: 0 <= momentum < 1"),
         ("gnw_adam", "beta2", 1.5, r"GNW-Adam: invalid beta2=1.5; valid range: 0 <= beta2 < 1"),

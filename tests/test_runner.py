@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import torch
@@ -357,3 +358,38 @@ def test_configure_threads_sets_once() -> None:
     assert usable_cores() >= 1
     before = torch.get_num_threads()
     assert configure_threads() == before  # already configured by the fixture: unchanged
+
+
+@pytest.mark.parametrize("sequential", [False, True])
+def test_a_run_that_raises_ends_diverged_with_its_reason_and_the_others_go_on(
+        sequential: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14: ``sgd:lr=1e308 adam`` on MNIST-1D raised ``RuntimeError: value cannot be converted to type float
+    without overflow`` in SGD's step and failed the whole comparison; now only SGD's runs end (diverged, at the step
+    that raised, the exception as the reason). Batched, the batch raises and runs again one run at a time: Adam's live
+    rows are not sent twice."""
+    from optimizers.baselines import SGDRuns
+
+    def failing(step: Callable[..., Any]) -> Callable[..., Any]:  # the 4th step of every SGD raises, as torch
+        def wrapped(self: Any, *args: Any, **kwargs: Any) -> Any:  # does for an lr it cannot convert to float
+            self._calls = getattr(self, "_calls", 0) + 1
+            if self._calls == 4:
+                raise RuntimeError("value cannot be converted to type float without overflow")
+            return step(self, *args, **kwargs)
+        return wrapped
+
+    monkeypatch.setattr(torch.optim.SGD, "step", failing(torch.optim.SGD.step))
+    monkeypatch.setattr(SGDRuns, "step", failing(SGDRuns.step))
+    monkeypatch.setattr(runner, "PROGRESS_INTERVAL", 0.0)
+    spec = ComparisonSpec("rosenbrock", _choices("sgd:lr=0.001", "adam:lr=0.01"), seeds=(0, 1), steps=10)
+    sent: dict[int, list[float]] = {}
+    results = run_comparison(spec, sequential=sequential,
+                             on_telemetry=lambda t: sent.setdefault(t.run, []).extend(r["step"] for r in t.records))
+    assert [r.status for r in results] == ["diverged", "finished", "diverged", "finished"]
+    for failed in results[::2]:
+        assert failed.diverged_at == 4 and failed.summary["steps_done"] == 3
+        assert failed.reason == "the run failed at step 4: RuntimeError: value cannot be converted to type float " \
+                                "without overflow"
+        assert math.isnan(failed.summary["final_loss"]) and math.isfinite(failed.summary["best_loss"])
+    for adam in results[1::2]:
+        assert adam.summary["steps_done"] == 10 and len(adam.records) == 10
+    assert sent[1] == list(range(1, 11)) and sent[3] == list(range(1, 11)), "each row goes out live once"

@@ -51,7 +51,7 @@ def test_labels_name_the_optimizer_and_the_changed_values() -> None:
     [
         ("adam:lr", "adam: invalid setting 'lr'; expected name=value"),
         ("adam:=1", "adam: invalid setting '=1'; expected name=value"),
-        ("adam:lr=abc", "Adam: invalid lr='abc'; expected a float"),
+        ("adam:lr=abc", "Adam: invalid lr='abc'; expected a number in [1e-05, 1] (the explorer's range)"),
         ("adam:foo=1", "Adam: unknown hyperparameter 'foo'; known: lr, beta1, beta2"),
     ],
 )
@@ -100,6 +100,11 @@ def test_unknown_optimizer_lists_the_known_ones() -> None:
         ({"batch_size": 4000}, "comparison: invalid batch_size=4000; valid range: 1 <= batch_size <= 3600"),
         ({"log_every": 0}, "comparison: invalid log_every=0; valid range: log_every >= 1"),
         ({"device": "tpu"}, "comparison: invalid device='tpu'; allowed values: 'auto', 'cpu', 'cuda[:N]'"),
+        ({"device": "cudafoo"}, "comparison: invalid device='cudafoo'; allowed values: 'auto', 'cpu', 'cuda[:N]'"),
+        ({"task_args": [("noise", 1)]}, "comparison: invalid task_args=[('noise', 1)]; expected a mapping"),
+        ({"steps": True}, "comparison: invalid steps=True; expected an integer with 1 <= steps <= 1e+06"),
+        ({"task": MNIST1D, "task_args": {}, "optimizers": (OptimizerChoice("sgd", {"lr": 1e39}),)},
+         "SGD: invalid lr=1e+39 for mnist1d; valid range: |lr| <= 3.40282e+38 (the largest float32"),
     ],
 )
 def test_bad_comparisons_name_the_field_and_range(overrides: dict[str, object], message: str) -> None:
@@ -161,3 +166,42 @@ def test_log_every_defaults_to_every_step_on_surfaces_and_every_ten_on_mnist1d()
 
 def test_optimizer_key_may_have_spaces_around_it() -> None:
     assert OptimizerChoice.parse(" adam : lr=0.01 ") == OptimizerChoice("adam", {"lr": 0.01})
+
+
+def test_a_value_beyond_float32_is_refused_on_mnist1d_only() -> None:
+    """Issue 14: an lr of 1e39 passed validation on MNIST-1D (float32) and overflowed inside the run; a surface
+    computes in float64, where it is a number like any other."""
+    with pytest.raises(ValueError, match=r"^SGD: invalid lr=1e\+308 for mnist1d; valid range: \|lr\| <= 3.40282e\+38"):
+        RunSpec(MNIST1D, OptimizerChoice("sgd", {"lr": 1e308}))
+    assert RunSpec("rosenbrock", OptimizerChoice("sgd", {"lr": 1e39})).optimizer.hyperparameters["lr"] == 1e39
+    assert RunSpec(MNIST1D, OptimizerChoice("sgd", {"lr": 3e38})).optimizer.hyperparameters["lr"] == 3e38
+
+
+def test_a_boolean_is_not_a_number() -> None:
+    """Issue 14: ``True`` was read as 1.0."""
+    with pytest.raises(ValueError, match=r"^Adam: invalid lr=True; expected a number in \[1e-05, 1\]"):
+        OptimizerChoice("adam", {"lr": True})
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("oops", "RunSpec: invalid value 'oops'; expected an object of its fields"),
+        ({"task": "rosenbrock"}, "RunSpec: missing field 'optimizer'"),
+        ({"task": "rosenbrock", "optimizer": {"key": "sgd"}, "speed": 1}, "RunSpec: unknown field 'speed'; known: "),
+        ({"task": "rosenbrock", "optimizer": "sgd"}, "OptimizerChoice: invalid value 'sgd'"),
+        ({"task": "rosenbrock", "optimizer": {"key": "sgd", "hyperparameters": [1]}},
+         "optimizer: invalid key='sgd' or hyperparameters=[1]; expected a registry key and a mapping"),
+        ({"task": "rosenbrock", "optimizer": {"key": ["sgd"]}}, "optimizer: invalid key=['sgd']"),
+    ],
+)
+def test_from_dict_refuses_what_to_dict_never_writes(data: object, message: str) -> None:
+    """A run file's spec (issue 14) is checked field by field: a ValueError naming what is wrong, never an
+    AttributeError or a TypeError."""
+    with pytest.raises(ValueError, match=f"^{_escape(message)}"):
+        RunSpec.from_dict(data)
+
+
+def test_comparison_from_dict_refuses_a_list_that_is_not_one() -> None:
+    with pytest.raises(ValueError, match=r"^comparison: invalid optimizers='sgd'; expected a list"):
+        ComparisonSpec.from_dict({"task": "rosenbrock", "optimizers": "sgd"})

@@ -98,3 +98,57 @@ def test_listings_carry_the_spec_and_name_the_latest_job() -> None:
     assert store.latest_job() == "newer" and store.latest_job(task="mnist1d") is None
     (listed, *_) = store.list_runs()
     assert listed.spec == result("adam:lr=0.01", seed=1).spec and listed.spec.steps == 2
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda p: p.update(job="oops"), "invalid job='oops'"),  # issue 14: AttributeError in list_runs
+        (lambda p: p["result"]["summary"].update(final_loss="high"), "invalid summary['final_loss']='high'"),
+        (lambda p: p["result"]["summary"].update(best_loss=None), "invalid summary['best_loss']=None"),
+        (lambda p: p["result"]["summary"].update(best_loss=True), "invalid summary['best_loss']=True"),
+        (lambda p: p["result"].update(status="exploded"), "invalid status='exploded'; allowed values: 'finished'"),
+        (lambda p: p["result"].update(records="oops"), "invalid records='oops'; expected a list of rows"),
+        (lambda p: p["result"]["records"][0].update(loss="x"), "invalid records[0]['loss']='x'"),
+        (lambda p: p["result"].update(diverged_at=0), "invalid diverged_at=0; valid range: diverged_at >= 1"),
+        (lambda p: p["result"].update(reason=5), "invalid reason=5; expected text or null"),
+        (lambda p: p["result"]["spec"].update(steps="many"), "invalid steps='many'"),
+        (lambda p: p["result"]["spec"].update(task_args=[1]), "invalid task_args=[1]"),
+        (lambda p: p["result"]["spec"]["optimizer"].update(hyperparameters="fast"), "hyperparameters='fast'"),
+        (lambda p: p["result"]["spec"].update(colour="red"), "RunSpec: unknown field 'colour'"),
+        (lambda p: p["result"]["spec"].pop("optimizer"), "RunSpec: missing field 'optimizer'"),
+        (lambda p: p["result"].update(spec=[]), "RunSpec: invalid value []"),
+        (lambda p: p.update(saved_at=3), "invalid saved_at=3; expected an ISO date and time"),
+        (lambda p: p["job"].update(comparison={"task": "rosenbrock", "optimizers": "sgd"}), "invalid optimizers='sgd'"),
+        (lambda p: p.update(result=None), "Result: invalid value None"),
+    ],
+)
+def test_valid_json_that_is_not_a_valid_run_is_reported_and_skipped(edit, reason: str) -> None:
+    """Issue 14: every field of a run file is validated on load; a bad file never breaks a listing or a page."""
+    good = store.save(result(), job_id="job", comparison=ComparisonSpec("rosenbrock", (OptimizerChoice("sgd"),)))
+    payload = json.loads(good.read_text())
+    edit(payload)
+    bad = good.with_name("20000101T000000000000Z-00000000-adam.json")
+    bad.write_text(json.dumps(payload))
+    with pytest.warns(RuntimeWarning, match="skipping the unreadable run file"):
+        assert [run.path for run in store.list_runs()] == [good]
+    with pytest.warns(RuntimeWarning):
+        (unreadable,) = store.unreadable_runs()
+    assert (unreadable.run_id, unreadable.path) == (bad.stem, bad) and reason in unreadable.reason, unreadable.reason
+    with pytest.warns(RuntimeWarning), pytest.raises(ValueError, match="corrupt"):
+        store.load(bad.stem)
+    with pytest.warns(RuntimeWarning):
+        assert len(store.load_job("job")[1]) == 1
+
+
+def test_unreadable_runs_is_empty_when_every_file_reads() -> None:
+    store.save(result())
+    assert store.unreadable_runs() == []
+
+
+def test_a_run_that_cannot_be_saved_raises_a_clear_error(home: Path) -> None:
+    """Issue 14: a read-only runs folder (here: a file where the folder should be, which stops root too) is an error
+    naming the folder, never a silent warning."""
+    (home / "runs").write_text("not a folder")
+    with pytest.raises(OSError, match=f"store: cannot save the run in {home / 'runs'}: "):
+        store.save(result())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -132,3 +133,12 @@ def test_grid_shapes_and_orientation():
     assert grid(SURFACES["ackley"])[2].shape == (200, 200)
     with pytest.raises(ValueError, match="grid: invalid n=1"):
         grid(surface, n=1)
+
+
+@pytest.mark.parametrize("formula", ["3", "pi*e", "sin(2) + 1"])
+def test_a_constant_formula_is_refused_with_why(formula: str) -> None:
+    """Issue 14: a constant formula was accepted, then every run raised ``element 0 of tensors does not require
+    grad``. A flat surface moves no optimizer, so it is refused where it is typed, saying so."""
+    with pytest.raises(ValueError, match=f"the formula '{re.escape(formula)}' uses neither x nor y: a constant"):
+        get_surface("expr:" + formula)
+    assert get_surface("expr:0*x + 3").formula == "0*x + 3", "a formula in x that happens to be flat still runs"

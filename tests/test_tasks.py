@@ -4,13 +4,15 @@ outside engine/tasks/ asks which task a name is."""
 from __future__ import annotations
 
 import ast
+import math
+import re
 from pathlib import Path
 
 import pytest
 import torch
 
 from engine.runs import ComparisonSpec, OptimizerChoice, RunSpec, run_comparison
-from engine.tasks import MNIST1D, SURFACES, Task, get_task, named_tasks, steps_per_epoch
+from engine.tasks import MNIST1D, SURFACES, Task, get_task, mlp, named_tasks, steps_per_epoch
 from engine.tasks.task import Outcome
 
 
@@ -111,3 +113,41 @@ def test_no_module_outside_engine_tasks_asks_which_task_a_name_is(repo_root: Pat
              if "tasks" not in path.relative_to(repo_root).parts]
     offenders = [where for path in [*files, repo_root / "app.py"] for where in _task_name_comparisons(path, names)]
     assert not offenders, "ask the Task instead: " + ", ".join(offenders)
+
+
+@pytest.mark.parametrize(
+    ("task", "start", "message"),
+    [
+        ("rosenbrock", [1e308, 0], "surface: invalid start_x=1e+308; valid range: -2 <= start_x <= 2"),
+        ("rosenbrock", [math.nan, 0], "surface: invalid start_x=nan; expected a finite number with -2 <= start_x <= 2"),
+        ("rosenbrock", [0, -1.5], "surface: invalid start_y=-1.5; valid range: -1 <= start_y <= 3"),
+        ("expr:x**2 + y**2", [6, 0], "surface: invalid start_x=6; valid range: -5 <= start_x <= 5"),
+        ("rosenbrock", "ab", "surface: invalid start='ab'; expected a point [x, y] inside the domain"),
+        ("rosenbrock", [1, 2, 3], "surface: invalid start=[1, 2, 3]; expected a point [x, y] inside the domain"),
+        ("rosenbrock", 5, "surface: invalid start=5; expected a point [x, y] inside the domain"),
+        ("rosenbrock", [True, 0], "surface: invalid start_x=True; expected a finite number"),
+    ],
+)
+def test_the_start_is_a_point_inside_the_domain(task: str, start: object, message: str) -> None:
+    """Issue 14: ``start`` was not validated (``[1e308, 0]`` accepted, ``"ab"`` a Python error)."""
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
+        RunSpec(task, OptimizerChoice("adam"), task_args={"start": start})
+    assert RunSpec("rosenbrock", OptimizerChoice("adam"), task_args={"start": (2, 3)}).task_args["start"] == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"depth": 0}, "mnist1d: invalid depth=0; valid range: 1 <= depth <= 8"),
+        ({"depth": 2.5}, "mnist1d: invalid depth=2.5; expected an integer with 1 <= depth <= 8"),
+        ({"width": -1}, "mnist1d: invalid width=-1; valid range: 1 <= width <= 1024"),
+        ({"width": "abc"}, "mnist1d: invalid width='abc'; expected an integer with 1 <= width <= 1024"),
+        ({"width": 1e12}, "mnist1d: invalid width=1000000000000.0; valid range: 1 <= width <= 1024"),
+    ],
+)
+def test_the_mlp_shape_is_bounded(args: dict[str, object], message: str) -> None:
+    """Issue 14: ``width=1e12`` tried to allocate 160 TB, ``depth=0`` failed inside the run."""
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
+        RunSpec(MNIST1D, OptimizerChoice("adam"), task_args=args)
+    with pytest.raises(ValueError, match="mlp: invalid width=2048; valid range"):
+        mlp(width=2048)

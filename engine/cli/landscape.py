@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.cli.text import one_line, task_args_from
+from engine.cli.text import check_before_running, one_line, task_args_from, write_out
 from engine.runs import Axis, LandscapeSpec, OptimizerChoice, check_tolerance, compute_landscape
 from engine.tasks import EXPR_PREFIX, SURFACES
 
@@ -44,10 +44,11 @@ def spec_from_args(args: argparse.Namespace) -> LandscapeSpec:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Compute the landscape the arguments describe (``ValueError`` for bad ones), print its summary, write
-    ``--out``; 1 if the computation fails."""
+    """Compute the landscape the arguments describe (``ValueError`` for bad ones, ``--device`` and ``--out``
+    included, before any work), print its summary, write ``--out``; 1 if the computation or the writing fails."""
     spec = spec_from_args(args)
     tolerance = check_tolerance(args.tolerance)
+    check_before_running(spec.device, args.out)
     try:
         landscape = compute_landscape(spec, tolerance=tolerance)
     except Exception as error:  # the computation itself: one line, as `run` reports a failed run
@@ -55,6 +56,4 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     print("\n".join(landscape.describe()))
-    if args.out is not None:
-        args.out.write_text(landscape.to_json(), encoding="utf-8")
-    return 0
+    return 0 if args.out is None else write_out("python -m engine landscape", args.out, landscape.to_json())

@@ -1,10 +1,12 @@
 """``python -m engine run`` (a comparison over seeds, headless: the same runner, specs and store as the app, and a
-table of means and 95% confidence intervals) and ``python -m engine list`` (the tasks and the optimizers)."""
+table of means and 95% confidence intervals), ``python -m engine list`` (the tasks and the optimizers) and
+``python -m engine runs`` (the saved runs, and the files that could not be read)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import secrets
 import sys
 import warnings
@@ -12,18 +14,33 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine.cli.interrupt import interruptible
-from engine.cli.text import one_line, progress_bar, task_args_from
-from engine.runs import ComparisonSpec, OptimizerChoice, comparison_table, format_comparison, run_comparison, store
+from engine.cli.text import one_line, progress_bar, task_args_from, write_out
+from engine.runs import (
+    ComparisonSpec,
+    OptimizerChoice,
+    comparison_table,
+    format_comparison,
+    run_comparison,
+    store,
+    text_table,
+)
 from engine.tasks import EXPR_PREFIX, MNIST1D, SURFACES, get_task, named_tasks
 from optimizers.registry import REGISTRY, HyperParam
 from optimizers.validation import check_number
 
 LENGTH_HELP = {"steps": "optimizer steps", "epochs": "passes over the training split"}
+PROG = "python -m engine run"
 
 
 def add_commands(commands: Any) -> None:
-    """Add ``list`` and ``run`` to the ``python -m engine`` sub-parsers."""
+    """Add ``list``, ``runs`` and ``run`` to the ``python -m engine`` sub-parsers."""
     commands.add_parser("list", help="print the tasks and the optimizers with their hyperparameters")
+    runs = commands.add_parser(
+        "runs", help="list the saved runs; report the run files that could not be read (exit 1 if any)",
+        description="List the runs saved under $OPTISCOPE_HOME/runs, newest first; report every run file that could "
+                    "not be read, with why, on stderr. Exit status 1 when there is such a file, else 0.")
+    runs.add_argument("--task", help="only the runs of this task")
+    runs.add_argument("--job", help="only the runs of this job")
     run = commands.add_parser("run", help="run a comparison of optimizers over seeds",
                               description="Run OPT... on TASK over seeds 0..N-1 and print mean ± 95%% CI.")
     run.add_argument("task", help=f"a surface ({', '.join(SURFACES)}), {EXPR_PREFIX}<formula>, or {MNIST1D}")
@@ -72,7 +89,9 @@ def comparison_from_args(args: argparse.Namespace) -> ComparisonSpec:
 
 
 def run_command(spec: ComparisonSpec, args: argparse.Namespace) -> int:
-    """Run ``spec`` with a progress bar, save each run as it ends, print the table, write ``--out``."""
+    """Run ``spec`` with a progress bar, save each run as it ends, print the table, write ``--out``: 0, or 1 when the
+    comparison failed, ``--out`` could not be written or a run could not be saved (one line on stderr), 130 when
+    interrupted."""
     job_id = f"cli-{secrets.token_urlsafe(6)}"
     results: list[Any] = []
     bar = progress_bar(args.quiet, unit="step")
@@ -83,21 +102,22 @@ def run_command(spec: ComparisonSpec, args: argparse.Namespace) -> int:
         bar.set_description_str(progress.current, refresh=False)
         bar.refresh()
 
+    unsaved: list[OSError] = []
+
     def on_result(result: Any) -> None:
         results.append(result)
         if not args.no_save:
             try:
                 store.save(result, job_id=job_id, comparison=spec)
-            except OSError as error:
-                warnings.warn(f"cli: could not save a run ({error})", RuntimeWarning, stacklevel=2)
+            except OSError as error:  # reported once the table is out: the runs that ran are still shown
+                unsaved.append(error)
 
     with interruptible() as stop:
         try:
             run_comparison(spec, on_progress=on_progress, should_stop=stop.is_set, on_result=on_result,
                            sequential=args.sequential)
         except Exception as error:  # a run that raises: report it in one line, as a failed job would
-            print(f"python -m engine run: error: the run failed: {type(error).__name__}: {one_line(error)}",
-                  file=sys.stderr)
+            print(f"{PROG}: error: the run failed: {type(error).__name__}: {one_line(error)}", file=sys.stderr)
             return 1
         finally:
             bar.close()
@@ -105,13 +125,37 @@ def run_command(spec: ComparisonSpec, args: argparse.Namespace) -> int:
     print(format_comparison(spec, rows))
     if args.out is not None:
         payload = {"comparison": spec.to_dict(), "runs": [result.to_dict() for result in results], "table": rows}
-        args.out.write_text(json.dumps(payload, indent=1, sort_keys=True), encoding="utf-8")
+        if write_out(PROG, args.out, json.dumps(payload, indent=1, sort_keys=True)):
+            return 1
+    if unsaved:
+        print(f"{PROG}: error: {len(unsaved)} of {len(results)} runs could not be saved: {one_line(unsaved[0])}",
+              file=sys.stderr)
+        return 1
     if not args.no_save and results:
         print(f"saved {len(results)} runs to {store.runs_dir()} (job {job_id})", file=sys.stderr)
     if stop.is_set():
         print("interrupted: the table covers the runs that ended", file=sys.stderr)
         return 130
     return 0
+
+
+def print_runs(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """The saved runs (of ``--task``, ``--job``) as a table on ``out``, newest first; the run files that could not be
+    read, each with why, on ``err`` (``store.unreadable_runs``). 1 when there is such a file, else 0."""
+    with warnings.catch_warnings():  # the unreadable files are reported below, once, with their reasons
+        warnings.simplefilter("ignore", RuntimeWarning)
+        runs = store.list_runs(task=args.task, job_id=args.job)
+        unreadable = store.unreadable_runs()
+    table = [["run", "saved at", "task", "optimizer", "seed", "status", "final loss"]]
+    table += [[run.run_id, run.saved_at[:19], run.task, run.optimizer, str(run.seed),
+               run.status + ("" if run.diverged_at is None else f" at step {run.diverged_at}"),
+               f"{run.summary.get('final_loss', math.nan):.4g}"] for run in runs]
+    print(text_table(table) if runs else f"no saved runs in {store.runs_dir()}", file=out)
+    if unreadable:
+        print(f"{len(unreadable)} saved run{'s' * (len(unreadable) != 1)} could not be read:", file=err)
+        for bad in unreadable:
+            print(f"  {bad.path}: {bad.reason}", file=err)
+    return 1 if unreadable else 0
 
 
 def print_list(out: IO[str]) -> None:

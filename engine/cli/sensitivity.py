@@ -17,7 +17,7 @@ from typing import Any
 from optuna.storages import BaseStorage
 
 from engine.cli.interrupt import interruptible
-from engine.cli.text import one_line, progress_bar, task_args_from
+from engine.cli.text import check_before_running, one_line, progress_bar, task_args_from, write_out
 from engine.runs import (
     OptimizerChoice,
     Param,
@@ -70,9 +70,11 @@ def spec_from_args(args: argparse.Namespace) -> SensitivitySpec:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the grid the arguments describe (``ValueError`` for bad ones: exit 2), print the tables, write ``--out``;
-    1 if training fails, 130 when interrupted (the tables cover the points that ended)."""
+    """Run the grid the arguments describe (``ValueError`` for bad ones, ``--device`` and ``--out`` included, before
+    any work: exit 2), print the tables, write ``--out``; 1 if training or the writing fails, 130 when interrupted
+    (the tables cover the points that ended)."""
     spec = spec_from_args(args)
+    check_before_running(spec.device, args.out)
     storage = open_storage(args.storage) if args.storage else None  # a bad URL is bad input, before any work
     if storage is not None:
         grid.prepare(spec, storage)
@@ -90,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(results)} runs in {seconds:.1f} s", file=sys.stderr)
     if args.out is not None:
         data = payload(spec, results, rows, seconds, grid.study_name(spec) if storage else None)
-        args.out.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+        if write_out(PROG, args.out, json.dumps(data, indent=1, sort_keys=True)):
+            return 1
     if stop.is_set():
         print("interrupted: the tables cover the points that ended (here: each cancelled run's epochs so far)",
               file=sys.stderr)

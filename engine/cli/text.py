@@ -1,13 +1,17 @@
-"""What every command prints the same way: a progress bar, one-line errors, values typed on the command line."""
+"""What every command does the same way: a progress bar, one-line errors, values typed on the command line, and the
+checks of ``--device`` and ``--out`` before any work (then ``--out`` written)."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
+
+from engine.runs import resolve_device
 
 
 def progress_bar(quiet: bool, unit: str, total: int | None = None) -> tqdm:
@@ -39,3 +43,40 @@ def task_args_from(assignments: Sequence[str]) -> dict[str, Any]:
             raise ValueError(f"cli: invalid --task-arg {assignment!r}; expected name=value")
         task_args[name.strip()] = json_value(value.strip())
     return task_args
+
+
+def check_before_running(device: str, out: Path | None) -> None:
+    """Refuse, before any work, a ``--device`` this machine does not have (``cuda`` without a GPU, ``cuda:99``) and an
+    ``--out`` that cannot be written (``check_output``): ``ValueError`` naming the option, the value and why."""
+    resolve_device(device)
+    if out is not None:
+        check_output(out)
+
+
+def check_output(path: Path) -> None:
+    """Refuse an output file in a folder that does not exist, a folder, or a file that cannot be opened for writing
+    (tried without changing it; a file created by the try is removed): ``ValueError`` naming ``--out`` and why."""
+    shown = f"cli: invalid --out={str(path)!r}"
+    if path.is_dir():
+        raise ValueError(f"{shown}; it is a folder, expected a file to write")
+    if not path.parent.is_dir():
+        raise ValueError(f"{shown}; the folder {str(path.parent)!r} does not exist")
+    existed = path.exists()
+    try:
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as error:
+        raise ValueError(f"{shown}; it cannot be written ({error.strerror or error})") from None
+    if not existed:
+        path.unlink()
+
+
+def write_out(prog: str, path: Path, text: str) -> int:
+    """Write ``text`` to ``--out``'s ``path``: 0, or 1 with one line on stderr if it fails after all (``path`` was
+    checked before the work, so only a change since then can make it fail)."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        print(f"{prog}: error: could not write --out {path}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    return 0

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.runs.spec import RunSpec
+from engine.runs.spec import RunSpec, fields_of
+from optimizers.validation import check_choice, check_number, short_repr
+
+OWNER = "run"  # how a result's messages name what was refused
+STATUSES = ("finished", "diverged", "cancelled", "running")
+"""How a run ended (``running``: the partial result of a run in progress)."""
 
 
 @dataclass
@@ -46,14 +51,44 @@ class RunResult:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+    def from_dict(cls, data: object) -> RunResult:
+        """The result ``to_dict`` wrote (from a run file, a worker process, a trial), every field checked: its type
+        and range (``status`` one of ``STATUSES``; rows and summary of numbers, NaN and infinities allowed, as a
+        diverged run's; ``diverged_at`` a step >= 1 or null). ``ValueError`` names the field, the bad value and what
+        is valid."""
+        values = fields_of(cls, data)
+        check_choice(OWNER, "status", values["status"], STATUSES)
+        if values.get("diverged_at") is not None:
+            check_number(OWNER, "diverged_at", values["diverged_at"], low=1, integer=True)
+        for name in ("reason", "device"):
+            if not isinstance(values.get(name), str | None):
+                raise ValueError(f"{OWNER}: invalid {name}={short_repr(values[name])}; expected text or null")
         return cls(
-            spec=RunSpec.from_dict(data["spec"]),
-            status=data["status"],
-            records=[dict(row) for row in data.get("records", [])],
-            epochs=[dict(row) for row in data.get("epochs", [])],
-            summary=dict(data.get("summary", {})),
-            diverged_at=data.get("diverged_at"),
-            reason=data.get("reason"),
-            device=data.get("device"),
+            spec=RunSpec.from_dict(values["spec"]),
+            status=values["status"],
+            records=_rows("records", values.get("records", [])),
+            epochs=_rows("epochs", values.get("epochs", [])),
+            summary=_numbers("summary", values.get("summary", {})),
+            diverged_at=None if values.get("diverged_at") is None else int(values["diverged_at"]),
+            reason=values.get("reason"),
+            device=values.get("device"),
         )
+
+
+def _rows(name: str, rows: object) -> list[dict[str, float]]:
+    """``rows`` as a list of telemetry rows (``_numbers`` each); ``ValueError`` naming the first bad one."""
+    if not isinstance(rows, list):
+        raise ValueError(f"{OWNER}: invalid {name}={short_repr(rows)}; expected a list of rows")
+    return [_numbers(f"{name}[{index}]", row) for index, row in enumerate(rows)]
+
+
+def _numbers(name: str, row: object) -> dict[str, float]:
+    """``row`` as a mapping of names to numbers (ints and floats, NaN and infinities included; never booleans, text
+    or null); ``ValueError`` naming the first bad entry."""
+    if not isinstance(row, dict):
+        raise ValueError(f"{OWNER}: invalid {name}={short_repr(row)}; expected an object of names to numbers")
+    for key, value in row.items():
+        if type(value) not in (int, float):  # exact types: bool is an int, and is no number here
+            raise ValueError(f"{OWNER}: invalid {name}[{key!r}]={short_repr(value)}; expected a number "
+                             "(NaN and infinities allowed)")
+    return dict(row)

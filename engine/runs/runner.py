@@ -5,10 +5,14 @@ run_batch``: R points as an [R, 2] tensor, the MLP's weights as [R, in, out]), e
 Sequential (``sequential=True``, the reference): one run after another (``Task.run``, with the optimizers' own
 ``torch.optim`` classes). Either way the task sets each run up from its seed (for a seed every optimizer starts from
 the same point or weights and sees the same batches and noise), steps it, records telemetry and says how it ended; a
-run that diverges ends ``"diverged"`` and the others go on. ``should_stop`` is polled before every step: the runs in
-progress end as ``"cancelled"`` and later runs are not started. ``should_stop_optimizer`` (``run_comparison``) stops
-one optimizer alone, polled with its position in ``ComparisonSpec.optimizers``: its runs in progress end as
-``"cancelled"``, its later runs are skipped (no result), and the other optimizers go on.
+run that diverges ends ``"diverged"`` and the others go on. A run that raises (an overflow, a numerical error) ends
+``"diverged"`` too, at the step that raised, with the exception as its reason (``_failed_outcome``): one run's
+failure is that run's. A batch that raises runs again one run at a time, so that only the runs that raise end that
+way (rows already sent live are not sent again: a run alone repeats its batched rows). ``should_stop`` is polled
+before every step: the runs in progress end as ``"cancelled"`` and later runs are not started.
+``should_stop_optimizer`` (``run_comparison``) stops one optimizer alone, polled with its position in
+``ComparisonSpec.optimizers``: its runs in progress end as ``"cancelled"``, its later runs are skipped (no result),
+and the other optimizers go on.
 
 Live telemetry: with ``on_telemetry``, each progress report also hands over the rows that each run in progress
 logged since the previous report (a ``Telemetry`` per run), so a page can draw the curves while they grow; each
@@ -17,6 +21,7 @@ run's ``RunResult`` still comes whole through ``on_result`` when it ends (batche
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +32,7 @@ from engine.runs.device import configure_threads, resolve_device, step_work
 from engine.runs.result import RunResult
 from engine.runs.spec import ComparisonSpec, RunSpec
 from engine.tasks import Outcome
+from engine.tasks.task import finite_best
 
 NAN = float("nan")
 PROGRESS_INTERVAL = 0.1  # seconds between progress (and live telemetry) reports
@@ -68,8 +74,8 @@ def label(spec: RunSpec) -> str:
 
 @dataclass
 class _RunRecorder:
-    """One run's ``Recorder``: its telemetry rows (``sent``: how many went out live already), its stop (the
-    comparison's or its optimizer's) and its ticks, counted by the tracker."""
+    """One run's ``Recorder``: its telemetry rows, its stop (the comparison's or its optimizer's) and its ticks,
+    counted by the tracker."""
 
     tracker: _Tracker
     index: int  # the run's position in the comparison's runs
@@ -77,7 +83,6 @@ class _RunRecorder:
     optimizer: int  # the position of the run's optimizer in the comparison's optimizers
     records: list[dict[str, float]] = field(default_factory=list)
     epochs: list[dict[str, float]] = field(default_factory=list)
-    sent: tuple[int, int] = (0, 0)
     steps: int = 0
     stopped: bool = False  # it was told to stop
 
@@ -103,6 +108,7 @@ class _Tracker:
     steps_done: int = 0  # of the runs that ended
     current: str = ""
     running: list[_RunRecorder] = field(default_factory=list)  # the runs in progress
+    sent: dict[int, tuple[int, int]] = field(default_factory=dict)  # by run position: (records, epochs) sent live
     started: float = field(default_factory=time.monotonic)
     last_report: float = field(default_factory=time.monotonic)
 
@@ -139,9 +145,10 @@ class _Tracker:
         self.last_report = now
         if self.on_telemetry is not None:
             for run in self.running:
-                records, epochs = run.records[run.sent[0]:], run.epochs[run.sent[1]:]
+                sent = self.sent.get(run.index, (0, 0))
+                records, epochs = run.records[sent[0]:], run.epochs[sent[1]:]
                 if records or epochs:
-                    run.sent = (len(run.records), len(run.epochs))
+                    self.sent[run.index] = (max(sent[0], len(run.records)), max(sent[1], len(run.epochs)))
                     self.on_telemetry(Telemetry(run.index, records, epochs))
         if self.on_progress is None:
             return
@@ -208,7 +215,11 @@ def _run_each(runs: list[tuple[int, RunSpec, int]], tracker: _Tracker,
         (recorder,) = tracker.begin([(index, spec, optimizer)])
         task = spec.task_info
         device = resolve_device(spec.device, gpu_by_default=task.gpu_by_default)
-        outcome = task.run(spec, device, recorder)
+        started = time.perf_counter()
+        try:
+            outcome = task.run(spec, device, recorder)
+        except Exception as error:  # this run's failure is this run's: the others go on
+            outcome = _failed_outcome(recorder, error, time.perf_counter() - started)
         tracker.end(spec.total_steps)
         results.append(_result(recorder, outcome, device_name(device), on_result))
         if outcome.status == "cancelled" and tracker.stop_all():
@@ -229,12 +240,25 @@ def _run_together(runs: list[tuple[int, RunSpec, int]], tracker: _Tracker,
     first = started[0][1]
     task = first.task_info
     device = resolve_device(first.device, gpu_by_default=task.gpu_by_default)
-    outcomes = task.run_batch([spec for _, spec, _ in started], device, recorders)
+    try:
+        outcomes = task.run_batch([spec for _, spec, _ in started], device, recorders)
+    except Exception:  # which run raised is unknown: each runs again alone, and only those that raise end failed
+        return _run_each(started, tracker, on_result)
     tracker.end(sum(spec.total_steps for _, spec, _ in started))
     results = [_result(recorder, outcome, device_name(device), on_result)
                for recorder, outcome in zip(recorders, outcomes, strict=True)]
     tracker.report()
     return results
+
+
+def _failed_outcome(recorder: _RunRecorder, error: Exception, seconds: float) -> Outcome:
+    """The outcome of a run that raised ``error`` after ``recorder.steps`` steps: ``"diverged"`` at the step that
+    raised, the exception as its reason, and the summary its logged losses give (``final_loss`` NaN, as a diverged
+    run's)."""
+    step = recorder.steps + 1
+    summary = {"final_loss": math.nan, "best_loss": finite_best([row["loss"] for row in recorder.records]),
+               "steps_done": recorder.steps, "seconds": seconds}
+    return Outcome("diverged", summary, step, f"the run failed at step {step}: {type(error).__name__}: {error}")
 
 
 def _result(recorder: _RunRecorder, outcome: Outcome, device: str,

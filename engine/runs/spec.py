@@ -11,7 +11,9 @@ field, the bad value and its valid range, as the optimizers do) and round-trips 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields, replace
+import re
+from collections.abc import Mapping
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from functools import lru_cache
 from typing import Any
 
@@ -20,7 +22,7 @@ import torch
 from engine.tasks import Task, get_task
 from optimizers import get
 from optimizers.registry import HyperValue
-from optimizers.validation import check_number
+from optimizers.validation import check_number, short_repr
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,9 @@ class OptimizerChoice:
     hyperparameters: dict[str, HyperValue] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.key, str) or not isinstance(self.hyperparameters, Mapping):
+            raise ValueError(f"optimizer: invalid key={self.key!r} or hyperparameters={self.hyperparameters!r}; "
+                             "expected a registry key and a mapping of names to values")
         object.__setattr__(self, "hyperparameters", get(self.key).resolve(self.hyperparameters))
         _check_choice(self.key, tuple(self.hyperparameters.items()))
 
@@ -69,6 +74,9 @@ class OptimizerChoice:
 
 
 _OWNER = "comparison"  # how the settings' messages name what was refused, for a comparison and for one run alike
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+"""The device names a spec takes; whether this machine has the CUDA device is the runner's to check
+(``engine.runs.resolve_device``): a run saved on a GPU machine still reads back on another."""
 
 
 @dataclass(frozen=True)
@@ -96,13 +104,14 @@ class RunSettings:
         task = get_task(self.task)
         if self.log_every is None:
             object.__setattr__(self, "log_every", task.default_log_every)
+        if not isinstance(self.task_args, Mapping) or not all(isinstance(name, str) for name in self.task_args):
+            raise ValueError(f"{_OWNER}: invalid task_args={self.task_args!r}; expected a mapping of names to values")
         task.check_args(self.task_args)
         check_number(_OWNER, "steps", self.steps, low=1, high=1_000_000, integer=True)
         check_number(_OWNER, "epochs", self.epochs, low=1, high=10_000, integer=True)
         check_number(_OWNER, "batch_size", self.batch_size, low=1, high=3600, integer=True)
         check_number(_OWNER, "log_every", self.log_every, low=1, integer=True)
-        if not isinstance(self.device, str) or (self.device not in ("auto", "cpu")
-                                                and not self.device.startswith("cuda")):
+        if not isinstance(self.device, str) or not _DEVICE.fullmatch(self.device):
             raise ValueError(f"{_OWNER}: invalid device={self.device!r}; allowed values: 'auto', 'cpu', 'cuda[:N]'")
 
     @property
@@ -131,6 +140,8 @@ class ComparisonSpec(RunSettings):
         if not self.optimizers:
             raise ValueError(f"{_OWNER}: invalid optimizers=(); expected at least one optimizer")
         super().__post_init__()
+        for choice in self.optimizers:
+            _check_representable(self.task_info, choice)
         for seed in self.seeds:
             check_number(_OWNER, "seed", seed, low=0, high=2**31 - 1, integer=True)
         if not self.seeds:
@@ -145,9 +156,13 @@ class ComparisonSpec(RunSettings):
         return {**asdict(self), "optimizers": [_choice_dict(c) for c in self.optimizers], "seeds": list(self.seeds)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ComparisonSpec:
-        values = dict(data)
-        values["optimizers"] = tuple(OptimizerChoice(**choice) for choice in values["optimizers"])
+    def from_dict(cls, data: object) -> ComparisonSpec:
+        """The spec ``to_dict`` wrote; ``ValueError`` (the field, the bad value, what is valid) for anything else."""
+        values = fields_of(cls, data)
+        for name in ("optimizers", "seeds"):
+            if not isinstance(values.get(name, ()), list | tuple):
+                raise ValueError(f"{_OWNER}: invalid {name}={short_repr(values[name])}; expected a list")
+        values["optimizers"] = tuple(_choice_from(choice) for choice in values["optimizers"])
         values["seeds"] = tuple(values.get("seeds", (0,)))
         return cls(**values)
 
@@ -168,6 +183,7 @@ class RunSpec(RunSettings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        _check_representable(self.task_info, self.optimizer)
         check_number(_OWNER, "seed", self.seed, low=0, high=2**31 - 1, integer=True)
 
     def with_seed(self, seed: int) -> RunSpec:
@@ -177,8 +193,10 @@ class RunSpec(RunSettings):
         return {**self.settings_dict(), "optimizer": _choice_dict(self.optimizer), "seed": self.seed}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunSpec:
-        return cls(**{**data, "optimizer": OptimizerChoice(**data["optimizer"])})
+    def from_dict(cls, data: object) -> RunSpec:
+        """The spec ``to_dict`` wrote; ``ValueError`` (the field, the bad value, what is valid) for anything else."""
+        values = fields_of(cls, data)
+        return cls(**{**values, "optimizer": _choice_from(values["optimizer"])})
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -194,6 +212,40 @@ def _check_choice(key: str, hyperparameters: tuple[tuple[str, HyperValue], ...])
     the value, the valid range, cross-field rules such as AutoSGM's) judge the values; a choice already checked in
     this process is not built again."""
     get(key).build([torch.zeros(1, requires_grad=True)], **dict(hyperparameters))
+
+
+def _check_representable(task: Task, choice: OptimizerChoice) -> None:
+    """Refuse a numeric hyperparameter that the task's dtype cannot hold (MNIST-1D computes in float32, whose largest
+    value is about 3.4e38: an lr of 1e39 would overflow inside the run, not diverge)."""
+    largest = torch.finfo(task.dtype).max
+    for name, value in choice.hyperparameters.items():
+        if not isinstance(value, str) and abs(value) > largest:
+            dtype = str(task.dtype).removeprefix("torch.")
+            raise ValueError(f"{get(choice.key).name}: invalid {name}={value!r} for {task.phrase}; valid range: "
+                             f"|{name}| <= {largest:.6g} (the largest {dtype}, the dtype its runs compute in)")
+
+
+def fields_of(cls: type, data: object) -> dict[str, Any]:
+    """``data`` (read from JSON) as keyword arguments of the dataclass ``cls``: an object holding every field without
+    a default and no unknown one; ``ValueError`` naming what is wrong otherwise (the values are the class's to
+    check)."""
+    owner = cls.__name__
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{owner}: invalid value {short_repr(data)}; expected an object of its fields")
+    known = [item.name for item in fields(cls) if item.init]
+    unknown = [name for name in data if name not in known]
+    if unknown:
+        raise ValueError(f"{owner}: unknown field {short_repr(unknown[0])}; known: {', '.join(known)}")
+    missing = [item.name for item in fields(cls)
+               if item.init and item.default is MISSING and item.default_factory is MISSING and item.name not in data]
+    if missing:
+        raise ValueError(f"{owner}: missing field {missing[0]!r}")
+    return dict(data)
+
+
+def _choice_from(data: object) -> OptimizerChoice:
+    """The choice ``_choice_dict`` wrote (``{"key", "hyperparameters"}``)."""
+    return OptimizerChoice(**fields_of(OptimizerChoice, data))
 
 
 def _choice_dict(choice: OptimizerChoice) -> dict[str, Any]:

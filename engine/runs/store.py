@@ -4,9 +4,12 @@ export.
 A file is named ``<UTC timestamp>-<short hash>-<optimizer key>.json`` (so names sort by time) and holds
 ``{"format": FORMAT, "saved_at", "job": {"id", "comparison"} | null, "result": RunResult.to_dict()}``. It is written
 atomically (a temporary file in the same folder, then ``os.replace``), so a reader never sees half a file from this
-module; a corrupt or truncated file (a crash of another writer, a manual edit) is reported with ``warnings.warn``
-naming the path and skipped, never fatal. JSON keeps NaN and infinities (Python's ``NaN`` / ``Infinity``
-extension): a diverged run's loss is one.
+module. Every file is validated when it is read (``_read``): its layout, then each field's type and range (the spec
+as a ``RunSpec`` checks it, the result as ``RunResult.from_dict`` does, ``saved_at`` an ISO time, ``job`` null or
+``{"id": text, "comparison": null | a ComparisonSpec}``). A file that fails (a crash of another writer, a manual
+edit, valid JSON that is no run) is reported with ``warnings.warn`` naming the path and skipped, never fatal;
+``unreadable_runs`` lists such files with their reasons, so a page can say how many could not be read. JSON keeps
+NaN and infinities (Python's ``NaN`` / ``Infinity`` extension): a diverged run's loss is one.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 from engine.home import optiscope_home
 from engine.runs.result import RunResult
 from engine.runs.spec import ComparisonSpec, RunSpec
+from optimizers.validation import short_repr
 
 FORMAT = 1  # bump when the layout of a run file changes; files of another format are reported and skipped
 _SUFFIX = ".json"
@@ -52,10 +56,34 @@ class StoredRun:
     status: str
     summary: dict[str, float]
     spec: RunSpec
+    diverged_at: int | None = None  # the step a diverged run diverged at
+
+
+@dataclass(frozen=True)
+class UnreadableRun:
+    """A run file that could not be read, and why (``reason``, one line): skipped by every listing."""
+
+    run_id: str
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class _RunFile:
+    """A run file's validated content."""
+
+    saved_at: str
+    job_id: str | None
+    comparison: ComparisonSpec | None
+    result: RunResult
 
 
 def save(result: RunResult, *, job_id: str | None = None, comparison: ComparisonSpec | None = None) -> Path:
-    """Write ``result`` (with the job and comparison it belongs to, when given) as a new file; return its path."""
+    """Write ``result`` (with the job and comparison it belongs to, when given) as a new file; return its path.
+
+    Raises ``OSError`` naming the runs folder and why when it cannot be written (a read-only folder, a full disk):
+    a run that was not saved is an error its caller shows, never a line in a log.
+    """
     now = datetime.now(UTC)
     data = result.to_dict()
     payload = {
@@ -68,34 +96,32 @@ def save(result: RunResult, *, job_id: str | None = None, comparison: Comparison
     digest = hashlib.sha256(f"{now.isoformat()} {job_id} {text}".encode()).hexdigest()[:8]
     key = "".join(c if c.isalnum() or c == "_" else "-" for c in data["spec"]["optimizer"]["key"])
     path = runs_dir() / f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{digest}-{key}{_SUFFIX}"
-    _write_atomic(path, text)
+    try:
+        _write_atomic(path, text)
+    except OSError as error:
+        raise OSError(f"store: cannot save the run in {path.parent}: {error.strerror or error}") from error
     return path
 
 
 def list_runs(*, job_id: str | None = None, task: str | None = None) -> list[StoredRun]:
     """Every readable saved run (of job ``job_id``, of task ``task``, when given), newest first; bad files are reported
-    and skipped."""
+    and skipped (``unreadable_runs`` lists them)."""
     runs = []
-    for path in _files():
-        payload = _read(path)
-        if payload is None:
-            continue
-        job = payload.get("job") or {}
-        if job_id is not None and job.get("id") != job_id:
-            continue
-        try:
-            spec = RunSpec.from_dict(payload["result"]["spec"])
-            run = StoredRun(
-                run_id=path.stem, path=path, saved_at=str(payload["saved_at"]), job_id=job.get("id"),
-                task=spec.task, optimizer=str(spec.optimizer), label=spec.optimizer.label, seed=spec.seed,
-                status=str(payload["result"]["status"]), summary=dict(payload["result"].get("summary", {})), spec=spec,
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            _report(path, error)
-            continue
-        if task is None or run.task == task:
-            runs.append(run)
+    for path, run in _scan()[0]:
+        spec = run.result.spec
+        if (job_id is None or run.job_id == job_id) and (task is None or spec.task == task):
+            runs.append(StoredRun(
+                run_id=path.stem, path=path, saved_at=run.saved_at, job_id=run.job_id, task=spec.task,
+                optimizer=str(spec.optimizer), label=spec.optimizer.label, seed=spec.seed, status=run.result.status,
+                summary=dict(run.result.summary), spec=spec, diverged_at=run.result.diverged_at,
+            ))
     return sorted(runs, key=lambda run: (run.saved_at, run.run_id), reverse=True)
+
+
+def unreadable_runs() -> list[UnreadableRun]:
+    """Every run file that could not be read, with the reason, in file-name order (oldest first): what a page counts
+    as "N saved runs could not be read" and ``python -m engine runs`` reports."""
+    return _scan()[1]
 
 
 def latest_job(task: str | None = None) -> str | None:
@@ -106,35 +132,26 @@ def latest_job(task: str | None = None) -> str | None:
 
 def load(run_id: str) -> RunResult:
     """The saved run ``run_id`` (a ``StoredRun.run_id``). Raises ``KeyError`` if there is none, ``ValueError`` if its
-    file cannot be read."""
+    file cannot be read (reported as ``list_runs`` reports it)."""
     path = _path(run_id)
     if not path.exists():
         raise KeyError(f"store: no saved run {run_id!r} in {runs_dir()}")
-    payload = _read(path)
-    if payload is None:
-        raise ValueError(f"store: the run file {path} is corrupt")
     try:
-        return RunResult.from_dict(payload["result"])
-    except (KeyError, TypeError, ValueError) as error:
+        return _read(path).result
+    except ValueError as error:
+        _report(path, error)
         raise ValueError(f"store: the run file {path} is corrupt ({error})") from error
 
 
 def load_job(job_id: str) -> tuple[ComparisonSpec | None, list[RunResult]]:
     """The comparison of job ``job_id`` (None if unknown) and its saved runs in the order they ran (oldest first).
 
-    A file that cannot be turned back into a result is reported and skipped.
+    A file that cannot be read is reported and skipped.
     """
-    comparison = None
-    results = []
-    for run in reversed(list_runs(job_id=job_id)):
-        try:
-            results.append(load(run.run_id))
-            if comparison is None:
-                stored = (_read(run.path) or {}).get("job", {}).get("comparison")
-                comparison = ComparisonSpec.from_dict(stored) if stored else None
-        except (KeyError, TypeError, ValueError) as error:
-            _report(run.path, error)
-    return comparison, results
+    mine = sorted(((run.saved_at, path.stem, run) for path, run in _scan()[0] if run.job_id == job_id),
+                  key=lambda item: item[:2])
+    comparison = next((run.comparison for _, _, run in mine if run.comparison is not None), None)
+    return comparison, [run.result for _, _, run in mine]
 
 
 def delete(run_id: str) -> bool:
@@ -184,22 +201,46 @@ def _path(run_id: str) -> Path:
     return runs_dir() / f"{run_id}{_SUFFIX}"
 
 
-def _read(path: Path) -> dict[str, Any] | None:
-    """The file's payload, or None (reported) when it is unreadable, not JSON, or of another format."""
+def _scan() -> tuple[list[tuple[Path, _RunFile]], list[UnreadableRun]]:
+    """Every run file read: the readable ones with their content, and the others with why (each reported)."""
+    readable, unreadable = [], []
+    for path in _files():
+        try:
+            readable.append((path, _read(path)))
+        except ValueError as error:
+            _report(path, error)
+            unreadable.append(UnreadableRun(path.stem, path, " ".join(str(error).split())))
+    return readable, unreadable
+
+
+def _read(path: Path) -> _RunFile:
+    """The file's content, every field validated; ``ValueError`` saying what is wrong (unreadable, not JSON, of
+    another format, a field of the wrong type or out of its range)."""
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        _report(path, error)
-        return None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT or not isinstance(payload.get("result"), dict):
+    except (OSError, UnicodeDecodeError, RecursionError, json.JSONDecodeError) as error:
+        raise ValueError(f"not a readable JSON file: {error}") from error
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        _report(path, f"format {found!r}, expected {FORMAT}")
-        return None
-    return payload
+        raise ValueError(f"format {short_repr(found)}, expected {FORMAT}")
+    saved_at, job = payload.get("saved_at"), payload.get("job")
+    try:
+        datetime.fromisoformat(saved_at)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"invalid saved_at={short_repr(saved_at)}; expected an ISO date and time") from None
+    if job is not None and not (isinstance(job, dict) and isinstance(job.get("id"), str)):
+        raise ValueError(f"invalid job={short_repr(job)}; expected null or {{\"id\": text, \"comparison\": ...}}")
+    try:
+        comparison = None if job is None or job.get("comparison") is None else \
+            ComparisonSpec.from_dict(job["comparison"])
+        result = RunResult.from_dict(payload.get("result"))
+    except (KeyError, TypeError, AttributeError) as error:  # a shape the validation did not foresee: still this file's
+        raise ValueError(f"{type(error).__name__}: {error}") from error
+    return _RunFile(str(saved_at), None if job is None else job["id"], comparison, result)
 
 
 def _report(path: Path, error: object) -> None:
-    warnings.warn(f"store: skipping the unreadable run file {path} ({error})", RuntimeWarning, stacklevel=3)
+    warnings.warn(f"store: skipping the unreadable run file {path} ({error})", RuntimeWarning, stacklevel=4)
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -213,7 +213,7 @@ class _Compiler:
             raise self.refuse(node, "string", "write numbers, x and y")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.refuse(node, "the literal", "write finite int or float numbers")
-        if not math.isfinite(value) or abs(value) > MAX_LITERAL:
+        if abs(value) > MAX_LITERAL or not math.isfinite(value):  # the bound first: math.isfinite(10**400) overflows
             raise self.refuse(node, "the number", f"valid range: |number| <= {MAX_LITERAL:g}")
         return float(value)
 

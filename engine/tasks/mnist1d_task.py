@@ -28,7 +28,7 @@ from torch.nn import functional
 from engine.tasks import telemetry
 from engine.tasks.batch import BatchFate, RunsGroup, group_requests, in_request_order
 from engine.tasks.mnist1d import TRAIN_SIZE, VALIDATION_SIZE, load_mnist1d
-from engine.tasks.models import layer_names, mlp
+from engine.tasks.models import check_shape, layer_names, mlp
 from engine.tasks.network_batch import RunsProbe, runs_epoch_measures
 from engine.tasks.stacked_mlp import StackedMLP
 from engine.tasks.task import Outcome, Recorder, RunRequest, Task, finite_best
@@ -90,12 +90,15 @@ class MNIST1DTask(Task):
         ("final_val_loss", "final val loss"),
     )
     objective = "lowest validation loss"
+    dtype = torch.float32  # the MLP's weights and the data
     gpu_by_default = True
     in_worker_process = True  # seconds to minutes a job, where 2 s of process start-up is small
 
     def check_args(self, task_args: Mapping[str, Any]) -> None:
+        """Only ``depth`` and ``width``, each an integer in its range (``engine.tasks.models.check_shape``)."""
         for name in task_args:
             check_choice(MNIST1D, "task argument", name, ARGS)
+        check_shape(task_args.get("depth", 3), task_args.get("width", 256), MNIST1D)
 
     def total_steps(self, steps: int, epochs: int, batch_size: int) -> int:
         return epochs * steps_per_epoch(batch_size)

@@ -10,6 +10,19 @@ from torch import nn
 
 from optimizers.validation import check_number
 
+MAX_DEPTH = 8
+"""Most hidden layers an MLP may have."""
+MAX_WIDTH = 1024
+"""Most units a hidden layer may have: at depth ``MAX_DEPTH`` about 7 M weights a run (a width of 1e12 would ask for
+160 TB)."""
+
+
+def check_shape(depth: object, width: object, owner: str = "mlp") -> tuple[int, int]:
+    """``depth`` and ``width`` as integers, or ``ValueError`` naming the field and its range (1..``MAX_DEPTH``,
+    1..``MAX_WIDTH``)."""
+    return (int(check_number(owner, "depth", depth, low=1, high=MAX_DEPTH, integer=True)),
+            int(check_number(owner, "width", width, low=1, high=MAX_WIDTH, integer=True)))
+
 
 def mlp(
     depth: int = 3,
@@ -19,7 +32,8 @@ def mlp(
     classes: int = 10,
     generator: torch.Generator | None = None,
 ) -> nn.Sequential:
-    """A ReLU MLP: ``depth`` hidden layers of ``width`` units, then a linear layer to ``classes`` logits.
+    """A ReLU MLP: ``depth`` hidden layers of ``width`` units (``check_shape``), then a linear layer to ``classes``
+    logits.
 
     The defaults give the seed MLP, Linear(40, 256)-ReLU-Linear(256, 256)-ReLU-Linear(256, 256)-ReLU-Linear(256, 10).
     Layers are named ``hidden1..hidden<depth>``, ``relu1..relu<depth>`` and ``output``, so parameter names read
@@ -30,8 +44,7 @@ def mlp(
     ``generator=None`` it draws from torch's global RNG, as ``nn.Linear`` does. Building the layers never consumes
     the global RNG otherwise (they are created uninitialised).
     """
-    depth = check_number("mlp", "depth", depth, low=1, integer=True)
-    width = check_number("mlp", "width", width, low=1, integer=True)
+    depth, width = check_shape(depth, width)
     inputs = check_number("mlp", "inputs", inputs, low=1, integer=True)
     classes = check_number("mlp", "classes", classes, low=1, integer=True)
     layers: OrderedDict[str, nn.Module] = OrderedDict()

@@ -34,6 +34,16 @@ def surface_argument_names(key: str) -> tuple[str, ...]:
     return _ARGUMENTS.get(key, ())
 
 
+def check_start(surface: Surface, start: object) -> tuple[float, float]:
+    """``start`` as a point (x, y) inside the surface's domain (the region the pages let a person start in), or
+    ``ValueError`` naming the coordinate and its range; text or a list of another length gets the expected form."""
+    if isinstance(start, str | bytes) or not isinstance(start, Sequence) or len(start) != 2:
+        raise ValueError(f"surface: invalid start={start!r}; expected a point [x, y] inside the domain")
+    (xmin, xmax), (ymin, ymax) = surface.domain
+    return (check_number("surface", "start_x", start[0], low=xmin, high=xmax),
+            check_number("surface", "start_y", start[1], low=ymin, high=ymax))
+
+
 def defined_at(surface: Surface, start: Sequence[float]) -> None:
     """Raise ``ValueError`` naming the point when f or its gradient is not finite at ``start``."""
     point = torch.tensor([float(start[0]), float(start[1])], dtype=torch.float64, requires_grad=True)
@@ -56,6 +66,7 @@ class SurfaceTask(Task):
     default_log_every = 1  # the Playground draws every point
     metrics = (("final_loss", "final loss"), ("best_loss", "best loss"))
     objective = "lowest loss"
+    dtype = torch.float64
     gpu_by_default = False  # a (2,) tensor gains nothing from a GPU, and every step reads the point back to the host
     in_worker_process = False
 
@@ -69,12 +80,13 @@ class SurfaceTask(Task):
         return get_surface(self.key, **{name: value for name, value in task_args.items() if name not in RUN_ARGS})
 
     def check_args(self, task_args: Mapping[str, Any]) -> None:
-        """The surface's own arguments, ``noise`` >= 0, and a start where f and its gradient are finite (``log(x)``
-        at x = -4 is refused here, before any run, rather than diverging at step 1)."""
+        """The surface's own arguments, ``noise`` >= 0, and a start inside the domain (``check_start``) where f and
+        its gradient are finite (``log(x)`` at x = -4 is refused here, before any run, rather than diverging at step
+        1)."""
         surface = self.surface(task_args)
         check_number(self.key, "noise", task_args.get("noise", 0.0), low=0.0)
         start = task_args.get("start")
-        defined_at(surface, surface.start if start is None else start)
+        defined_at(surface, surface.start if start is None else check_start(surface, start))
 
     def total_steps(self, steps: int, epochs: int, batch_size: int) -> int:
         return steps

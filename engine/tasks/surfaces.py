@@ -234,8 +234,15 @@ def get_surface(spec: str, **kwargs: object) -> Surface:
 
 def _expression_surface(text: str, domain: object = EXPR_DOMAIN, start: object = None) -> Surface:
     """A surface from a typed formula: minima unknown (empty); the domain given or ``EXPR_DOMAIN``; the start given
-    or 10% in from the domain's top-left corner (``EXPR_START`` for the default domain)."""
+    or 10% in from the domain's top-left corner (``EXPR_START`` for the default domain).
+
+    A constant formula (``3``, ``pi*e``) is refused rather than run: every optimizer would stand still on it, which
+    teaches nothing and looks like a fault; the message says why, where the person typed it."""
     formula = parse_formula(text)
+    if not (formula.uses_x or formula.uses_y):
+        raise ValueError(f"surface: the formula {text.strip()!r} uses neither x nor y: a constant is flat, its "
+                         "gradient is zero everywhere and no optimizer would move; write a formula in x and y, e.g. "
+                         "x**2 + y**2")
     try:
         (xmin, xmax), (ymin, ymax) = domain  # type: ignore[misc]
         if start is None:

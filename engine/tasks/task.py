@@ -102,6 +102,8 @@ class Task(ABC):
     """The summary keys a comparison table shows, with their headings."""
     objective: str
     """What a sweep's trials minimise on it, in words (``engine.sweeps.studies.objective``)."""
+    dtype: torch.dtype
+    """The floating dtype its runs compute in: a hyperparameter beyond its largest value cannot be represented."""
     gpu_by_default: bool
     """Whether device ``"auto"`` computes on a GPU when torch sees one."""
     in_worker_process: bool
