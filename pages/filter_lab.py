@@ -19,7 +19,7 @@ from engine.figures import (
     zplane_figure,
 )
 from engine.theory import LowpassResponse, lowpass
-from ui.components import UrlState, download_buttons, figure_with_caption
+from ui.components import UrlState, download_buttons, figure_with_caption, literal
 
 DEFAULT = FILTER_PRESETS[-1]  # AutoSGM's default filter
 DEBIAS = {"true": "seed 1/(1-β^t)", "exact": "exact", "false": "off"}  # AutoSGM's own debias option values
@@ -66,7 +66,7 @@ st.markdown("Momentum and Adam's moving average are one lowpass filter on the gr
 try:
     figures, response = _figures(beta, gamma, eta)
 except ValueError as error:  # the controls and the URL check prevent it; never a traceback in the browser
-    st.error(f"This filter cannot be drawn: {error}")
+    st.error(f"This filter cannot be drawn: {literal(error)}")
     st.stop()
 
 # --- figures ------------------------------------------------------------------------------------------------------

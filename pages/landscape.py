@@ -14,6 +14,7 @@ from engine.runs import (
     compute_landscape,
     playground_query,
 )
+from engine.runs.playground_link import NOISE_RANGE, STEPS_RANGE
 from engine.tasks import Surface
 from optimizers import REGISTRY
 from ui.components import UrlState, download_buttons, escape_markdown, figure_with_caption
@@ -97,9 +98,9 @@ with st.sidebar:
     surface = surface_picker(url, DEFAULT_SURFACE)
     arguments = surface_arguments(url, surface)  # a quadratic's condition number and rotation
     start_box = st.container()  # the start's fields, drawn once the axes say which coordinates they leave fixed
-    noise = url.slider("gradient noise σ", "noise", 0.0, 0.0, 10.0, 0.1, fmt="%.1f",  # noqa: RUF001
+    noise = url.slider("gradient noise σ", "noise", 0.0, *NOISE_RANGE, 0.1, fmt="%.1f",  # noqa: RUF001
                        help="Standard deviation of Gaussian noise added to every gradient (the same draws for all).")
-    steps = url.slider("steps", "steps", 200, 10, 2000, 10, help="Optimizer steps per run.")
+    steps = url.slider("steps", "steps", 200, *STEPS_RANGE, 10, help="Optimizer steps per run.")
     st.subheader("Optimizer", anchor=False)
     choice = optimizer_controls(url, 1, DEFAULT_OPTIMIZER)
     key = st.session_state[url.key("opt1")]

@@ -15,6 +15,7 @@ from engine.figures import (
     trajectory_figure,
 )
 from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, run_comparison
+from engine.runs.playground_link import MAX_OPTIMIZERS, NOISE_RANGE, STEPS_RANGE
 from engine.tasks import get_surface
 from engine.theory import divergence_explanation
 from ui.components import UrlState, escape_markdown, figure_with_caption
@@ -71,11 +72,12 @@ with st.sidebar:
     if arguments:
         surface = get_surface(surface.key, **arguments)
     x0, y0 = start_inputs(url, surface)
-    noise = url.slider("gradient noise σ", "noise", 0.0, 0.0, 10.0, 0.1, fmt="%.1f",
+    noise = url.slider("gradient noise σ", "noise", 0.0, *NOISE_RANGE, 0.1, fmt="%.1f",
                        help="Standard deviation of Gaussian noise added to every gradient (the same draws for all).")
-    steps = url.slider("steps", "steps", 200, 10, 2000, 10, help="Optimizer steps per run.",
+    steps = url.slider("steps", "steps", 200, *STEPS_RANGE, 10, help="Optimizer steps per run.",
                        on_change=_end_at_new_steps)
-    count = url.slider("optimizers", "n", 4, 1, 4, 1, help="How many optimizers run side by side.")
+    count = url.slider("optimizers", "n", MAX_OPTIMIZERS, 1, MAX_OPTIMIZERS, 1,
+                       help="How many optimizers run side by side.")
     for slot in range(1, count + 1):
         with st.container(border=True):
             choices.append(optimizer_controls(url, slot, DEFAULT_OPTIMIZERS[slot - 1]))

@@ -23,7 +23,7 @@ from engine.figures import (
 )
 from engine.runs import RunResult, link_text, playground_comparison, run_comparison, store
 from engine.theory import deadbeat, fastest_kappa, kappa_max, simulate_quadratic, spectral_radius
-from ui.components import UrlState, download_buttons, escape_markdown, figure_with_caption
+from ui.components import UrlState, download_buttons, figure_with_caption, literal
 
 DEFAULT = FILTER_PRESETS[-1]  # AutoSGM's default filter
 KAPPA_HIGH = 8.0
@@ -53,7 +53,8 @@ def _run(beta: float, gamma: float, kappa: float, steps: int) -> tuple[go.Figure
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _playground_runs(link: str) -> list[RunResult]:
-    """The AutoSGM runs of a Playground link, rerun (2-D runs take well under a second); none if it has no AutoSGM."""
+    """The AutoSGM runs of a Playground link, rerun; none if it has no AutoSGM. The link is held to the Playground's
+    limits (``playground_comparison``): at most its steps for its optimizers, well under a second of 2-D runs."""
     spec = playground_comparison(link, MARGIN_OPTIMIZERS)
     return [] if spec is None else run_comparison(spec)
 
@@ -90,7 +91,9 @@ with st.sidebar:
                            help="A Playground configuration (its link), or an AutoSGM run saved by Train.")
     link = url.text_input("Playground link", PLAYGROUND, link_text(EXAMPLE),
                           help="Paste the Playground's address (or the part after ?): its AutoSGM runs are rerun "
-                               "here.") if source == PLAYGROUND else ""
+                               "here, held to the Playground's own limits.",
+                          check=lambda text: playground_comparison(text, MARGIN_OPTIMIZERS)) \
+        if source == PLAYGROUND else ""
 url.write()
 
 # --- guard --------------------------------------------------------------------------------------------------------
@@ -102,7 +105,7 @@ try:
     map_beta, map_gamma = _maps(beta, gamma, kappa)
     run, run_csv, rho, bound = _run(beta, gamma, kappa, steps)
 except ValueError as error:  # the controls and the URL check prevent it; never a traceback in the browser
-    st.error(f"This configuration cannot be analysed: {error}")
+    st.error(f"This configuration cannot be analysed: {literal(error)}")
     st.stop()
 
 # --- figures ------------------------------------------------------------------------------------------------------
@@ -124,7 +127,7 @@ st.markdown("The maps assume a constant rate; a real AutoSGM run changes its rat
 try:
     live = _playground_runs(link) if source == PLAYGROUND else [store.load(source)]
 except (KeyError, ValueError) as error:  # a bad link or a vanished file: a message, never a traceback
-    st.error(f"This run cannot be read: {escape_markdown(str(error))}", icon=":material/link_off:")
+    st.error(f"This run cannot be read: {literal(error)}", icon=":material/link_off:")
     live = []
 if not live:
     st.info("No AutoSGM run to read here: the Playground link has no AutoSGM among its optimizers"

@@ -18,6 +18,7 @@ from engine.figures import (
 )
 from engine.runs import usable_cores
 from engine.sweeps import (
+    STORAGE_VARIABLE,
     Choices,
     Mode,
     Range,
@@ -30,13 +31,14 @@ from engine.sweeps import (
     format_space,
     open_storage,
     parse_space,
+    redacted,
     studies,
 )
 from engine.sweeps import background as sweep_jobs
 from engine.tasks import MNIST1D, get_task, named_tasks
 from optimizers import REGISTRY
 from ui.claims import claim_section, verdict_table
-from ui.components import UrlState, download_buttons, escape_markdown, figure_with_caption, stop_polling
+from ui.components import UrlState, download_buttons, escape_markdown, figure_with_caption, literal, stop_polling
 
 POLL_SECONDS = 1.5
 DEFAULT_OPTIMIZERS = ("adam", "sgd")
@@ -119,7 +121,7 @@ def space_controls(url: UrlState, key: str) -> SearchSpace | None:
     try:
         check_space(key, space)
     except ValueError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(literal(error), icon=":material/error:")
         return None
     url.record(name, format_space(space))
     return space
@@ -127,7 +129,7 @@ def space_controls(url: UrlState, key: str) -> SearchSpace | None:
 
 class Config(NamedTuple):
     """The sidebar's study configuration: the spec (None after a message next to the bad field), the workers, the
-    storage URL (None when it cannot be opened; ``""`` is the default journal) and the container under the name
+    server's storage URL (``default_storage()``; None when it cannot be opened) and the container under the name
     field, for the messages about the name."""
 
     spec: SweepSpec | None
@@ -155,16 +157,15 @@ def sweep_controls(url: UrlState) -> Config:
                               help="Stop unpromising trials early on their intermediate validation losses.")
     workers = int(url.slider("workers", "workers", 1, 1, max(2, usable_cores()), 1,
                          help="Local processes that share the study (each takes trials from its queue)."))
-    storage_text = url.text_input("storage", "storage", "", help="Empty: a journal file under $OPTISCOPE_HOME. Or "
-                                  "an Optuna RDB URL such as postgresql://user:password@host/db, so that workers on "
-                                  "other machines (python -m engine worker) join the same study.").strip()
-    if not storage_text:
-        st.caption(escape_markdown(f"default: {default_storage()}"))
-    storage_url: str | None = storage_text
+    storage_url: str | None = default_storage()  # the server's: a link never chooses where data goes
+    st.caption(escape_markdown(f"storage: {redacted(storage_url)}"),
+               help=f"Set by whoever runs the server: ${STORAGE_VARIABLE} (an Optuna storage URL such as "
+                    "postgresql://user@host/db, so that workers on other machines join the same study), else a "
+                    "journal file under $OPTISCOPE_HOME.")
     try:
-        _storage(storage_text or default_storage())
+        _storage(storage_url)
     except (ValueError, OSError) as error:
-        st.error(f"This storage cannot be opened: {error}", icon=":material/error:")
+        st.error(literal(f"This storage cannot be opened: {error}"), icon=":material/error:")
         storage_url = None
     name = url.text_input("sweep name", "name", "my-sweep", help="Its studies are <name>:<optimizer>; starting "
                           "an existing sweep again continues it.")
@@ -179,23 +180,23 @@ def sweep_controls(url: UrlState) -> Config:
         spec = SweepSpec(name=name, modes=modes, trials=int(trials), task=task, epochs=int(epochs), steps=int(steps),
                          pruner=pruner)
     except ValueError as error:
-        note.error(str(error), icon=":material/error:")
+        note.error(literal(error), icon=":material/error:")
         return Config(None, workers, storage_url, note)
     return Config(spec, workers, storage_url, note)
 
 
 def existing_setup_note(spec: SweepSpec, storage_url: str, note: Any) -> bool:
     """Say what Start does with a name the storage already has; False when the setups differ (Start refuses)."""
-    storage = _storage(storage_url or default_storage())
+    storage = _storage(storage_url)
     if spec.name not in studies.sweep_names(storage):
         return True
     stored = studies.load_sweep(storage, spec.name)
     if stored.setup() != spec.setup():
-        note.error(f"A sweep named {spec.name!r} exists in this storage with another search space or setup; choose "
-                   "another name, or open it below.", icon=":material/error:")
+        note.error(literal(f"A sweep named {spec.name!r} exists in this storage with another search space or setup; "
+                           "choose another name, or open it below."), icon=":material/error:")
         return False
-    note.info(f"{spec.name!r} exists with this setup: Start continues it up to {spec.trials} trials per optimizer.",
-              icon=":material/info:")
+    note.info(literal(f"{spec.name!r} exists with this setup: Start continues it up to {spec.trials} trials per "
+                      "optimizer."), icon=":material/info:")
     return True
 
 
@@ -221,12 +222,11 @@ def _five_digits(value: float) -> str:
 def sweep_view(name: str, storage_url: str, workers: int, live: bool) -> None:
     """Progress, Stop or Resume, the best-so-far curves, each optimizer's parallel coordinates and importances, the
     trials table and the downloads of sweep ``name``."""
-    resolved = storage_url or default_storage()
-    storage = _storage(resolved)
+    storage = _storage(storage_url)
     try:
         spec = studies.load_sweep(storage, name)
     except ValueError as error:
-        st.warning(str(error), icon=":material/link_off:")
+        st.warning(literal(error), icon=":material/link_off:")
         return
     state = sweep_jobs.sweep_state(name)
     running = state is not None and state.running
@@ -249,13 +249,13 @@ def sweep_view(name: str, storage_url: str, workers: int, live: bool) -> None:
     elif used < budget and st.button("Resume", icon=":material/play_arrow:", key="sweeps.resume",
                                      help="Run the rest of the budget (trials left by a stopped run included)."):
         try:
-            sweep_jobs.start_sweep(spec, workers=workers, storage_url=storage_url or None)
+            sweep_jobs.start_sweep(spec, workers=workers, storage_url=storage_url)
         except ValueError as error:
-            st.error(str(error), icon=":material/error:")
+            st.error(literal(error), icon=":material/error:")
         else:
             st.rerun()
     if state is not None and state.state == "failed":
-        st.error(f"The sweep stopped with an error: {state.error}", icon=":material/error:")
+        st.error(literal(f"The sweep stopped with an error: {state.error}"), icon=":material/error:")
     st.dataframe([{"optimizer": row.label, "complete": row.complete, "pruned": row.pruned, "failed": row.failed,
                    "running": row.running, "waiting": row.waiting, "best objective": _five_digits(row.best_value),
                    "best hyperparameters": ", ".join(f"{k}={_five_digits(v) if isinstance(v, float) else v}"
@@ -266,7 +266,7 @@ def sweep_view(name: str, storage_url: str, workers: int, live: bool) -> None:
     tabs = st.tabs(list(by_mode))
     for tab, row in zip(tabs, rows, strict=True):
         with tab:
-            parallel, importance = _mode_figures(resolved, name, row.label, row.complete + row.pruned + row.failed)
+            parallel, importance = _mode_figures(storage_url, name, row.label, row.complete + row.pruned + row.failed)
             figure_with_caption(parallel, SWEEP_CAPTIONS["parallel"], key=f"sweeps.parallel.{row.label}")
             figure_with_caption(importance, SWEEP_CAPTIONS["importance"], key=f"sweeps.importance.{row.label}")
     st.subheader("Trials", anchor=False)
@@ -311,19 +311,19 @@ st.markdown("Tune optimizers fairly: every optimizer gets its own Optuna study o
             "a reload or another machine's workers continue it.")
 if start and spec is not None and storage_url is not None:
     try:
-        sweep_jobs.start_sweep(spec, workers=workers, storage_url=storage_url or None)
+        sweep_jobs.start_sweep(spec, workers=workers, storage_url=storage_url)
     except ValueError as error:
-        name_note.error(str(error), icon=":material/error:")
+        name_note.error(literal(error), icon=":material/error:")
     else:
         st.session_state[VIEW] = spec.name
         st.rerun()  # the buttons and the view follow the running sweep
 
 view: str | None = st.session_state[VIEW]
 if storage_url is not None:
-    known = sorted(studies.sweep_names(_storage(storage_url or default_storage())))
+    known = sorted(studies.sweep_names(_storage(storage_url)))
     if view is not None and view not in known:
-        st.warning(f"There is no sweep {view!r} in this storage: it was never started here, or another storage "
-                   "holds it.", icon=":material/link_off:")
+        st.warning(literal(f"URL: invalid view={view!r}; expected the name of a sweep in this storage (this one was "
+                           "never started here, or another storage holds it)."), icon=":material/link_off:")
         st.session_state[VIEW] = view = None
     if known:
         opened = st.selectbox("open a sweep in this storage", known, index=known.index(view) if view else None,

@@ -5,7 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine.runs import Axis, LandscapeSpec, OptimizerChoice, compute_landscape
-from tests.test_pages_theory import open_page, specs, values, warnings
+from tests.test_pages_theory import literal, open_page, specs, values, warnings
 from ui.components import escape_markdown
 
 LANDSCAPE, PLAYGROUND = "pages/landscape.py", "pages/playground.py"
@@ -106,7 +106,7 @@ def test_the_playground_opens_each_optimizer_as_a_landscape(repo_root) -> None:
 def test_a_bad_url_value_falls_back_with_a_warning(repo_root, name: str, bad: str, shown: str) -> None:
     at = open_page(repo_root, LANDSCAPE, **(SMALL | {name: bad}))
     assert not at.exception
-    [message] = warnings(at)
+    [message] = map(literal, warnings(at))
     assert f"invalid {name}=" in message and shown in message and "default" in message
     assert specs(at)
 

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine.lessons import Lesson, load_lessons, model, step_link
 from tests.test_lessons import GOOD_STEP, write
-from tests.test_pages_theory import open_page
+from tests.test_pages_theory import literal, open_page
 from ui.components import escape_markdown
 
 LESSONS = "pages/lessons.py"
@@ -108,7 +108,7 @@ def test_a_malformed_link_falls_back_with_a_warning(repo_root: Path, query: dict
                                                      shown: str) -> None:
     at = open_page(repo_root, LESSONS, **query)
     assert not at.exception
-    assert any(warning in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any(warning in literal(w.value) for w in at.warning), [w.value for w in at.warning]
     assert at.subheader[0].value.startswith(shown) and not at.success
 
 

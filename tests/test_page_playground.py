@@ -5,13 +5,12 @@ messages are shown literally."""
 
 # ruff: noqa: RUF001  (messages use the multiplication sign)
 
-import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from optimizers import REGISTRY, HyperParam
-from tests.test_pages_theory import open_page, specs, trace, values, warnings
+from tests.test_pages_theory import literal, open_page, specs, trace, values, warnings
 from ui.controls import log_stops
 
 PLAYGROUND = "pages/playground.py"
@@ -19,11 +18,6 @@ DEFAULTS = {"surface": "quadratic", "condition": "30", "rotation": "30", "x0": "
             "steps": "200", "n": "4", "opt1": "sgd", "opt2": "momentum", "opt3": "nesterov", "opt4": "adam:lr=0.01",
             "step": "200", "speed": "10", "surface3d": "false"}
 ROSENBROCK = {"surface": "rosenbrock", "n": "2", "opt1": "adam:lr=0.05", "opt2": "momentum:lr=0.001"}
-
-
-def literal(markdown: str) -> str:
-    """What a message written through ``escape_markdown`` shows: its text without the escaping backslashes."""
-    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def trajectory(at: AppTest, prefix: str) -> list[float]:
@@ -162,10 +156,13 @@ def test_a_formula_undefined_at_the_start_is_refused_before_any_run(repo_root) -
 @pytest.mark.parametrize(("formula", "shown"), [("__import__('os')", "'__import__'"),
                                                 ("x.__class__", "'x.__class__'")])
 def test_names_in_the_formulas_message_are_shown_literally(repo_root, formula: str, shown: str) -> None:
-    at = open_page(repo_root, PLAYGROUND, surface="formula", formula=formula)
+    at = open_page(repo_root, PLAYGROUND, surface="formula", formula=formula)  # a link's: the default, and a warning
+    [warning] = warnings(at)
+    assert "\\_\\_" in warning  # escaped, so Markdown shows the underscores instead of bold
+    assert shown in literal(warning) and "invalid formula" in literal(warning)
+    at.text_input(key="playground.formula").input(formula).run()  # typed: the parser's message, as an error
     [error] = at.error
-    assert "\\_\\_" in error.value  # escaped, so Markdown shows the underscores instead of bold
-    assert shown in literal(error.value)
+    assert "\\_\\_" in error.value and shown in literal(error.value)
 
 
 def test_a_bad_link_warns_full_width_not_inside_a_column(repo_root) -> None:

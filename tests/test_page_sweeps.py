@@ -1,7 +1,7 @@
 """The Sweeps page, run headless with AppTest against real background sweeps: its first screen is the seed claims'
 verdict table (from a fixture shipped result, saying "no shipped result" where there is none), Start runs a tiny surface
 sweep whose progress, best-so-far curves and trials table appear as it is polled, a reload re-attaches by the name in
-the URL, bad ranges, storages and names get a message next to their field instead of a traceback, and the claims
+the URL, bad ranges, names and a bad server storage get a message instead of a traceback, and the claims
 section shows every claim with its shipped result, its last saved result (a quick one as a smoke test, never a verdict)
 and a running reproduction's progress bar with its ETA."""
 
@@ -17,9 +17,9 @@ from streamlit.testing.v1 import AppTest
 from engine.jobs import NamedJobStatus
 from engine.sweeps import background, claims, shipped, studies
 from engine.sweeps.search_space import default_space
-from engine.sweeps.storage import open_storage
+from engine.sweeps.storage import STORAGE_VARIABLE, open_storage
 from engine.sweeps.studies import Mode, SweepSpec
-from tests.test_pages_theory import open_page, specs, warnings
+from tests.test_pages_theory import literal, open_page, specs, warnings
 
 SWEEPS = "pages/sweeps.py"
 TINY = {"task": "rosenbrock", "trials": "2", "steps": "50", "name": "tiny"}
@@ -109,7 +109,8 @@ def wait_until_finished(at: AppTest, timeout_s: float = 120.0) -> AppTest:
 
 
 def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
+    """The page's error messages as they show (without Markdown's escaping backslashes)."""
+    return [literal(e.value) for e in at.error]
 
 
 def test_sweeps_renders_its_configuration_and_every_claim(repo_root: Path) -> None:
@@ -186,10 +187,13 @@ def test_a_bad_range_is_a_message_next_to_its_field(repo_root: Path) -> None:
     assert from_url.query_params["tune_sgd"] == "lr=1e-05:1:log"  # the default, after the warning
 
 
-def test_a_bad_storage_url_is_a_message_not_a_traceback(repo_root: Path) -> None:
+def test_a_bad_server_storage_url_is_a_message_not_a_traceback(repo_root: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(STORAGE_VARIABLE, "nosuchdialect://user:secret@nowhere/db")  # the server's configuration
     at = open_page(repo_root, SWEEPS, **TINY)
-    at.text_input(key="sweeps.storage").input("nosuchdialect://user:secret@nowhere/db").run()
     assert not at.exception
+    shown = [literal(caption.value) for caption in at.caption]
+    assert any("nosuchdialect://user:***@nowhere/db" in text for text in shown)  # the page says which storage it uses
     assert any(text.startswith("This storage cannot be opened: storage: cannot open nosuchdialect://user:***@")
                for text in errors(at))
     assert not any("secret" in text for text in errors(at))

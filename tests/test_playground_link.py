@@ -1,8 +1,10 @@
 """engine.runs.playground_link: a Playground link read back is the comparison the Playground ran."""
 
+import re
+
 import pytest
 
-from engine.runs.playground_link import link_query, link_text, playground_comparison
+from engine.runs.playground_link import MAX_OPTIMIZERS, STEPS_RANGE, link_query, link_text, playground_comparison
 from engine.runs.spec import ComparisonSpec, OptimizerChoice
 from engine.tasks.surfaces import SURFACES
 
@@ -46,3 +48,23 @@ def test_a_formula_link_runs_the_formula() -> None:
 def test_a_bad_link_says_which_field(link: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         playground_comparison(link)
+
+
+@pytest.mark.parametrize(("field", "value", "shown"), [
+    ("steps", "1000000", "10 <= steps <= 2000"), ("steps", "inf", "10 <= steps <= 2000"),
+    ("steps", "9" * 400, "10 <= steps <= 2000"), ("n", "5", "1 <= n <= 4"), ("noise", "nan", "0 <= noise <= 10"),
+    ("x0", "1e308", "x0 <="), ("condition", "1e6", "1 <= condition <= 1000"), ("rotation", "-inf", "rotation <= 90"),
+])
+def test_a_link_is_held_to_the_playgrounds_own_limits(field: str, value: str, shown: str) -> None:
+    link = f"surface=quadratic&n=1&opt1=autosgm&{field}={value}"
+    with pytest.raises(ValueError, match=re.escape(shown)) as refused:
+        playground_comparison(link)
+    assert f"Playground link: invalid {field}=" in str(refused.value)
+
+
+def test_a_link_at_the_playgrounds_limits_is_accepted() -> None:
+    low, high = STEPS_RANGE
+    spec = playground_comparison(f"n={MAX_OPTIMIZERS}&steps={high}&" + "&".join(
+        f"opt{slot}=sgd" for slot in range(1, MAX_OPTIMIZERS + 1)))
+    assert spec is not None and spec.steps == high and len(spec.optimizers) == MAX_OPTIMIZERS
+    assert playground_comparison(f"steps={low}&opt1=sgd").steps == low  # type: ignore[union-attr]

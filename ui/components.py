@@ -13,6 +13,7 @@ from plotly.graph_objects import Figure
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from engine.jobs import Busy, JobManager, JobStatus, UnknownJob
+from engine.runs.playground_link import link_number
 from optimizers import HyperParam, OptimizerInfo
 from optimizers.validation import check_choice, check_number
 
@@ -139,8 +140,8 @@ def job_actions(manager: JobManager, job_key: str, job_id: str | None, status: J
     if stop and job_id:
         with contextlib.suppress(UnknownJob):  # it ended and was dropped meanwhile: the view says so
             manager.cancel(job_id)
-    if isinstance(status, str) and not start:
-        st.warning(status, icon=":material/link_off:")
+    if isinstance(status, str) and not start:  # literally: it repeats the link's job id
+        st.warning(literal(status), icon=":material/link_off:")
         st.session_state[job_key] = job_id = None
     return job_id
 
@@ -167,6 +168,25 @@ def escape_markdown(text: str) -> str:
     """``text`` shown literally inside ``st.markdown`` and the alerts (descriptions hold maths like ``||g||`` and
     ``g_{t-1}``; messages name what the user typed, such as ``__import__``, which Markdown would make bold)."""
     return text.translate(_MARKDOWN_SPECIALS)
+
+
+SHOWN_CHARACTERS = 600  # the longest message shown whole
+VALUE_CHARACTERS = 60  # the longest value of a link's shown whole in a message about it
+
+
+def shortened(text: str, limit: int = SHOWN_CHARACTERS) -> str:
+    """``text`` cut in the middle to at most ``limit`` characters: a message about a 10,000-character value keeps
+    its start (the field's name) and its end (the valid range)."""
+    if len(text) <= limit:
+        return text
+    half = (limit - 1) // 2
+    return f"{text[:half]}…{text[len(text) - half:]}"
+
+
+def literal(text: object) -> str:
+    """``text`` (an error, a message naming what a link or a person wrote) as an alert shows it: literally
+    (``escape_markdown``) and at most ``SHOWN_CHARACTERS`` long (``shortened``)."""
+    return escape_markdown(shortened(str(text)))
 
 
 def hyperparam_row(hp: HyperParam) -> dict[str, str]:
@@ -219,7 +239,6 @@ def picture_card(page: str, title: str, icon: str, text: str, *, picture: str,
 
 # --- URL state ----------------------------------------------------------------------------------------------------
 
-
 class UrlState:
     """A page's configuration mirrored in the URL (``st.query_params``), so a copied link reproduces the view.
 
@@ -243,9 +262,15 @@ class UrlState:
         return f"{self.page}.{name}"
 
     def fallback(self, name: str, default: object, error: ValueError) -> object:
-        """Use ``default`` for ``name`` and keep the warning (``error``'s message) to show next to its field."""
-        self.warnings[name] = f"{error}. Using the default {name} = {default:g}." if isinstance(default, float) \
-            else f"{error}. Using the default {name} = {default}."
+        """Use ``default`` for ``name`` and keep the warning (``error``'s message) to show next to its field; the
+        link's value, where the message repeats it, is cut to ``VALUE_CHARACTERS``, so a 10,000-character value
+        leaves the field's name and its valid range in view."""
+        message = str(error)
+        raw = st.query_params.get(name)
+        if raw is not None and len(raw) > VALUE_CHARACTERS:
+            message = message.replace(raw, shortened(raw, VALUE_CHARACTERS))
+        shown = f"{default:g}" if isinstance(default, float) else str(default)
+        self.warnings[name] = shortened(f"{message}. Using the default {name} = {shown}.")
         return default
 
     def number(self, name: str, default: float, *, low: float | None = None, high: float | None = None,
@@ -254,15 +279,8 @@ class UrlState:
         raw = st.query_params.get(name)
         if raw is None:
             return default
-        parsed: object = raw  # not a number: check_number refuses it with the message's usual shape
-        for parse in (int, float):  # int first, so the warning repeats "beta=7" as the link wrote it
-            try:
-                parsed = parse(raw)
-                break
-            except ValueError:
-                continue
         try:
-            return check_number("URL", name, parsed, low=low, high=high, low_open=low_open,
+            return check_number("URL", name, link_number(raw), low=low, high=high, low_open=low_open,
                                 high_open=high_open, integer=integer)
         except ValueError as error:
             return self.fallback(name, default, error)  # type: ignore[return-value]
@@ -288,11 +306,9 @@ class UrlState:
     def record(self, name: str, value: object) -> object:
         """Keep the control's current ``value`` for ``write`` and show its URL warning, if any; returns ``value``."""
         self.values[name] = value
-        if name in self.warnings:
-            if self.notices is None:
-                st.warning(self.warnings[name], icon=":material/link_off:")
-            else:  # shown literally: a link's value may hold Markdown (``opt1=__import__``)
-                self.notices.warning(escape_markdown(self.warnings[name]), icon=":material/link_off:")
+        if name in self.warnings:  # shown literally: a link's value may hold Markdown (``opt1=__import__``)
+            (st if self.notices is None else self.notices).warning(escape_markdown(self.warnings[name]),
+                                                                   icon=":material/link_off:")
         return value
 
     def slider(self, label: str, name: str, default: float, low: float, high: float, step: float,
@@ -341,10 +357,25 @@ class UrlState:
         """A select box over ``options`` (URL value -> label) whose value lives in the URL as ``name``."""
         return self._choice(st.selectbox, label, name, default, options, help=help, on_change=on_change)
 
-    def text_input(self, label: str, name: str, default: str, help: str | None = None) -> str:
-        """A text field whose value lives in the URL as ``name`` (the caller checks what it means)."""
-        key = self.seed(name, lambda: st.query_params.get(name, default))
+    def text_input(self, label: str, name: str, default: str, help: str | None = None,
+                   check: Callable[[str], object] | None = None) -> str:
+        """A text field whose value lives in the URL as ``name``. A URL value that ``check`` refuses (a ``ValueError``
+        naming what is wrong) falls back to ``default`` with a warning; the caller checks what the field's value
+        means (a person's typing included)."""
+        key = self.seed(name, lambda: self._text(name, default, check))
         return self.record(name, st.text_input(label, key=key, help=help))  # type: ignore[return-value]
+
+    def _text(self, name: str, default: str, check: Callable[[str], object] | None) -> str:
+        """The URL's ``name`` if ``check`` (when given) accepts it, else ``default`` (and a warning)."""
+        raw = st.query_params.get(name)
+        if raw is None:
+            return default
+        try:
+            if check is not None:
+                check(raw)
+        except ValueError as error:
+            return self.fallback(name, default, ValueError(f"URL: invalid {name}: {error}"))  # type: ignore[return-value]
+        return raw
 
     def _choice(self, widget: Callable[..., Any], label: str, name: str, default: str, options: Mapping[str, str],
                 **kwargs: Any) -> str:

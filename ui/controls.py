@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 import streamlit as st
 
 from engine.runs import OptimizerChoice
+from engine.runs.playground_link import CONDITION_RANGE, ROTATION_RANGE
 from engine.tasks import EXPR_DOMAIN, EXPR_PREFIX, EXPR_START, SURFACES, Surface, get_surface, surface_argument_names
 from optimizers import REGISTRY, HyperParam
 from optimizers.registry import HyperValue
@@ -16,12 +17,22 @@ from ui.components import UrlState, escape_markdown, plain_number
 
 SURFACE_FORMULA = "formula"  # the surface option that shows a text field for a typed formula (the URL's ``formula``)
 DEFAULT_FORMULA = "x**2 + 5*y**2 + 2*sin(3*x)"
+FORMULA_HELP = "x, y, numbers, pi, e, + - * / **, and sin, cos, exp, log, sqrt, abs, tanh ..."  # what a formula holds
+
+
+def _check_formula(text: str) -> None:
+    """Refuse a link's formula that does not parse: the parser's message, then what a formula may hold."""
+    try:
+        get_surface(EXPR_PREFIX + text)
+    except ValueError as error:
+        raise ValueError(f"{error}; expected a formula of {FORMULA_HELP}") from None
 
 
 def surface_picker(state: UrlState, default: str = "rosenbrock") -> Surface | None:
     """A loss-surface select box (a named surface, or a formula typed in a text field), in the URL as ``surface`` and
-    ``formula``; choosing another moves the start (``x0``, ``y0``) to that surface's own. Returns the surface, or
-    None after the parser's message when the formula does not parse."""
+    ``formula``; choosing another moves the start (``x0``, ``y0``) to that surface's own. A link's formula that does
+    not parse falls back to the default one, with the parser's message as a warning. Returns the surface, or None
+    after the parser's message when the typed formula does not parse."""
 
     def reset_start() -> None:
         chosen = st.session_state[state.key("surface")]
@@ -35,8 +46,8 @@ def surface_picker(state: UrlState, default: str = "rosenbrock") -> Surface | No
                              help="A classic test function, or your own formula in x and y.")
     if chosen != SURFACE_FORMULA:
         return get_surface(chosen)
-    formula = state.text_input("f(x, y) =", SURFACE_FORMULA, DEFAULT_FORMULA,
-                               help="x, y, numbers, pi, e, + - * / **, and sin, cos, exp, log, sqrt, abs, tanh ...")
+    formula = state.text_input("f(x, y) =", SURFACE_FORMULA, DEFAULT_FORMULA, help=FORMULA_HELP,
+                               check=_check_formula)
     try:
         return get_surface(EXPR_PREFIX + formula)
     except ValueError as error:
@@ -44,13 +55,10 @@ def surface_picker(state: UrlState, default: str = "rosenbrock") -> Surface | No
         return None
 
 
-CONDITION_RANGE = (1, 1000)  # the condition-number slider's ends, in decades of LOG_MANTISSAS stops
-
-
 def surface_arguments(state: UrlState, surface: Surface | None,
                       defaults: Mapping[str, float] | None = None) -> dict[str, float]:
     """The surface's own arguments as controls, in the URL: a condition number kappa (``condition``, a log slider over
-    1 .. 1000) and a rotation in degrees (``rotation``, -90 .. 90: with the quadratic's symmetry, every orientation)
+    ``CONDITION_RANGE``) and a rotation in degrees (``rotation``, over ``ROTATION_RANGE``: every orientation)
     for a surface that takes them (the quadratic), starting at ``defaults`` (else the engine's: 10 and 0); none for
     the others. ``get_surface(surface.key, **arguments)`` draws it."""
     names = surface_argument_names(surface.key) if surface is not None else ()
@@ -65,7 +73,7 @@ def surface_arguments(state: UrlState, surface: Surface | None,
             help="The ratio of the largest curvature to the smallest: how elongated the bowl is. Gradient descent "
                  "needs lr < 2 / κ."))
     if "rotation" in names:
-        rotation = state.slider("rotation (degrees)", "rotation", int(defaults.get("rotation", 0)), -90, 90, 1,
+        rotation = state.slider("rotation (degrees)", "rotation", int(defaults.get("rotation", 0)), *ROTATION_RANGE, 1,
                                 help="The angle of the bowl's flat axis from the x axis.")
         arguments["rotation"] = float(rotation)
     return arguments
@@ -161,7 +169,7 @@ def optimizer_controls(state: UrlState, slot: int, default: str, *,
         try:
             initial = OptimizerChoice.parse(raw)
         except ValueError as error:
-            state.fallback(name, default, error)
+            state.fallback(name, default, ValueError(f"URL: invalid {name}={raw!r}: {error}"))
     key_widget = state.seed(name, initial.key)
     if st.session_state[key_widget] not in REGISTRY:  # a stale key (a registry that changed under a session)
         st.session_state[key_widget] = initial.key

@@ -27,12 +27,13 @@ from engine.sweeps.search_space import (
     parse_space,
 )
 from engine.sweeps.shipped import Provenance, ShippedResult, shipped_result, verdict_rows
-from engine.sweeps.storage import default_storage, open_storage
+from engine.sweeps.storage import STORAGE_VARIABLE, default_storage, open_storage, redacted
 from engine.sweeps.studies import Mode, ModeProgress, SweepSpec, run_sweep
 
 __all__ = [
     "QUICK",
     "SMOKE_TEST",
+    "STORAGE_VARIABLE",
     "Choices",
     "Claim",
     "Mode",
@@ -56,6 +57,7 @@ __all__ = [
     "load_result",
     "open_storage",
     "parse_space",
+    "redacted",
     "reproduce",
     "run_sweep",
     "shipped",
