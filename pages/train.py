@@ -232,6 +232,21 @@ def optimizer_buttons(status: JobStatus) -> None:
                       "marked cancelled); the other optimizers go on.")
 
 
+def resume_button(status: JobStatus, ended: str) -> None:
+    """What an interrupted job says (its server stopped before it ended: nobody cancelled it), and a button that runs
+    the rest of it under the same id; a busy server's message instead of starting it."""
+    st.warning(f"Interrupted: the server stopped (a crash or a restart) before this job ended. {ended}; they are kept "
+               "below, and **Resume** runs the rest.", icon=":material/power_off:")
+    if st.button("Resume", type="primary", icon=":material/replay:", key="train.resume",
+                 help="Run the runs that had not ended, with the same settings; the ended ones are kept."):
+        try:
+            get_manager().resume(status.job_id, session=st.session_state[SESSION])
+        except (Busy, UnknownJob, ValueError) as error:
+            st.warning(escape_markdown(str(error)), icon=":material/hourglass_top:")
+        else:
+            st.rerun()  # the whole page: its buttons and the polling follow the running job
+
+
 def job_view(job_id: str, live: bool, bands: bool) -> None:
     """Progress with the ETA, a Cancel button per optimizer, the curves (growing while a run trains; seed bands when
     ``bands``), and once the job ended the summary and downloads."""
@@ -262,7 +277,11 @@ def job_view(job_id: str, live: bool, bands: bool) -> None:
     if status.state == "cancelled":
         st.warning(f"Cancelled: {ended}; their curves and summary are below.", icon=":material/cancel:")
     elif status.state == "failed":
-        st.error(f"The training job failed: {status.error}", icon=":material/error:")
+        st.error(f"The training job failed: {escape_markdown(status.error or '')}", icon=":material/error:")
+    elif status.state == "interrupted":
+        resume_button(status, ended)
+    elif status.error:  # a run that could not be saved: said at once, not only when the job ends
+        st.error(f"{escape_markdown(status.error)}. The job runs on and will end failed.", icon=":material/error:")
     results = list(status.results)
     for result in results:
         if result.status == "diverged":

@@ -1,13 +1,20 @@
 """engine.jobs: background comparisons with progress, live telemetry, cancel (of a job or of one optimizer), limits,
-a reaper, failures, and runs saved as they end; and the worker process under every background job (its threads,
-reports, errors and stop).
+a reaper, failures, runs saved as they end, jobs recorded when submitted (interrupted by a crash, then resumed), a
+run that cannot be saved failing its job; and the worker process under every background job (its threads, reports,
+errors and stop; a clean ``__main__``; its end with its parent's).
 
 A fake run function (fast, controllable through events) stands in for the runner, except in the two integration
 tests of the manager (a tiny real 2-D comparison in a thread, and one in a spawn process, cancelled).
 """
 
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +23,10 @@ import pytest
 import torch
 
 from engine.jobs import Busy, JobManager, JobStatus, ThreadBudget, UnknownJob, Worker
+from engine.jobs import manager as manager_module
 from engine.jobs.manager import _Job
+from engine.jobs.parts import rest
+from engine.jobs.worker import WORKER_NICENESS
 from engine.runs import ComparisonSpec, OptimizerChoice, Progress, RunResult, RunSpec, Telemetry, store
 
 SPEC = ComparisonSpec("rosenbrock", (OptimizerChoice.parse("sgd"), OptimizerChoice.parse("adam:lr=0.01")),
@@ -140,15 +150,15 @@ def test_the_run_in_progress_is_visible_with_its_telemetry_so_far() -> None:
 def test_a_snapshot_of_the_partial_run_does_not_grow_behind_the_page() -> None:
     manager = JobManager(fake_run(), mode="thread", save=False)
     job = manager._jobs.setdefault("j", _Job("j", SPEC, "", False, 8))  # a job whose worker reports by hand
-    manager._on_telemetry(job, Telemetry(1, [{"step": 1.0, "loss": 2.0}], []))
+    manager._on_telemetry(job, job.parts[0], Telemetry(1, [{"step": 1.0, "loss": 2.0}], []))
     (snapshot,) = manager.poll("j").partials
-    manager._on_telemetry(job, Telemetry(1, [{"step": 2.0, "loss": 1.0}], [{"epoch": 1.0}]))
+    manager._on_telemetry(job, job.parts[0], Telemetry(1, [{"step": 2.0, "loss": 1.0}], [{"epoch": 1.0}]))
     assert snapshot.spec == SPEC.runs()[1]
     assert [row["step"] for row in snapshot.records] == [1.0] and snapshot.epochs == []
     (grown,) = manager.poll("j").partials
     assert [row["step"] for row in grown.records] == [1.0, 2.0]
     assert grown.epochs == [{"epoch": 1.0}]
-    manager._on_telemetry(job, Telemetry(2, [{"step": 1.0, "loss": 3.0}], []))  # another run: a partial of its own
+    manager._on_telemetry(job, job.parts[0], Telemetry(2, [{"step": 1.0, "loss": 3.0}], []))  # another run, its own
     first, fresh = manager.poll("j").partials
     assert first.spec == SPEC.runs()[1] and fresh.spec == SPEC.runs()[2] and len(fresh.records) == 1
 
@@ -200,10 +210,10 @@ def test_limits_raise_busy_naming_the_limit() -> None:
     gate = threading.Event()
     manager = JobManager(fake_run(gate=gate), mode="thread", max_jobs=2, max_per_session=1, save=False)
     first = manager.submit(SPEC, session="alice")
-    with pytest.raises(Busy, match=r"this session already has 1 jobs running \(limit max_per_session=1\)"):
+    with pytest.raises(Busy, match=r"this session already has 1 unfinished jobs \(limit max_per_session=1\)"):
         manager.submit(SPEC, session="alice")
     manager.submit(SPEC, session="bob")
-    with pytest.raises(Busy, match=r"2 jobs are already running on this server \(limit max_jobs=2\)"):
+    with pytest.raises(Busy, match=r"the server is busy: 2 jobs running and 0 queued \(limit max_jobs=2\)"):
         manager.submit(SPEC, session="carol")
     manager.cancel(first)
     wait_for(manager, first, lambda s: s.done)
@@ -276,6 +286,99 @@ def test_a_restored_job_with_missing_runs_reads_cancelled() -> None:
     assert status.restored and status.state == "cancelled" and len(status.results) == 1
 
 
+def test_busy_counts_queued_jobs_as_queued() -> None:
+    gate = threading.Event()
+    manager = JobManager(fake_run(gate=gate), mode="thread", max_jobs=3, max_running=1, save=False)
+    ids = [manager.submit(SPEC, session=name) for name in ("a", "b", "c")]
+    wait_for(manager, ids[0], lambda s: s.state == "running")
+    with pytest.raises(Busy, match=r"the server is busy: 1 jobs running and 2 queued \(limit max_jobs=3\)"):
+        manager.submit(SPEC, session="d")
+    gate.set()
+    for job_id in ids:
+        assert wait_for(manager, job_id, lambda s: s.done).state == "finished"
+
+
+def crash_after_the_first_run(between: threading.Event) -> tuple[JobManager, str]:
+    """A job whose first run has ended (and was saved) and whose server then stops answering: a manager whose job
+    waits on ``between``; the caller lets it end."""
+    manager = JobManager(fake_run(between=between), mode="thread")
+    job_id = manager.submit(SPEC)
+    deadline = time.monotonic() + 5
+    while not store.list_runs(job_id=job_id) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return manager, job_id
+
+
+def test_a_crashed_job_reads_interrupted_with_its_ended_runs_and_resumes_the_rest() -> None:
+    between = threading.Event()
+    crashed, job_id = crash_after_the_first_run(between)
+    try:
+        restarted = JobManager(fake_run(), mode="thread")  # a new server process: it has the disk alone
+        status = restarted.poll(job_id)
+        assert status.restored and status.state == "interrupted" and status.done and status.spec == SPEC
+        assert [r.spec for r in status.results] == SPEC.runs()[:1]
+        assert restarted.resume(job_id, session="s") == job_id
+        resumed = wait_for(restarted, job_id, lambda s: s.done)
+        assert resumed.state == "finished" and not resumed.restored
+        assert sorted(str(r.spec) for r in resumed.results) == sorted(str(r) for r in SPEC.runs())
+        assert resumed.results[0].to_dict() == status.results[0].to_dict(), "the ended run is kept, not rerun"
+        assert len(store.list_runs(job_id=job_id)) == 4
+        with pytest.raises(ValueError, match=r"job .* is finished; only an interrupted job can be resumed"):
+            restarted.resume(job_id)
+        assert JobManager(fake_run(), mode="thread").poll(job_id).state == "finished", "its end is on disk"
+    finally:
+        crashed.cancel(job_id)
+        between.set()
+        wait_for(crashed, job_id, lambda s: s.done)
+
+
+def test_a_job_queued_at_a_crash_is_interrupted_with_no_runs() -> None:
+    gate = threading.Event()
+    manager = JobManager(fake_run(gate=gate), mode="thread", max_running=1)
+    first, queued = manager.submit(SPEC, session="a"), manager.submit(SPEC, session="b")
+    try:
+        status = JobManager(fake_run(), mode="thread").poll(queued)
+        assert status.state == "interrupted" and status.results == ()
+        assert [part.spec for part in rest(SPEC, status.results)] == [SPEC], "nothing ended: resume runs it all"
+    finally:
+        manager.cancel(first)
+        manager.cancel(queued)
+        for job_id in (first, queued):
+            wait_for(manager, job_id, lambda s: s.done)
+
+
+def test_the_rest_of_a_comparison_runs_each_missing_run_once() -> None:
+    twins = ComparisonSpec("rosenbrock", (OptimizerChoice.parse("sgd"), OptimizerChoice.parse("sgd")),
+                           seeds=(3, 5), steps=5)
+    runs = twins.runs()
+    ended = [RunResult(runs[0], "finished", [], [], {}), RunResult(runs[3], "cancelled", [], [], {})]
+    (part,) = rest(twins, ended)  # a result stands for the first of twin runs: each seed misses its second twin
+    assert (part.spec.seeds, part.runs, part.optimizers) == ((3, 5), (1, 3), (1,))
+    assert part.spec.runs() == [runs[1], runs[3]]
+    mixed = rest(SPEC, [RunResult(SPEC.runs()[0], "finished", [], [], {})])
+    assert [(p.spec.seeds, p.runs, p.optimizers) for p in mixed] == [((0,), (1,), (1,)), ((1,), (2, 3), (0, 1))]
+    assert rest(twins, [RunResult(run, "finished", [], [], {}) for run in runs]) == []
+
+
+def test_a_run_that_cannot_be_saved_fails_its_job_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    def read_only(*args: Any, **kwargs: Any) -> Path:
+        raise PermissionError(13, "Permission denied", "/home/runs/x.json")
+
+    monkeypatch.setattr(manager_module.store, "save", read_only)
+    between = threading.Event()
+    manager = JobManager(fake_run(between=between), mode="thread")
+    job_id = manager.submit(SPEC)
+    running = wait_for(manager, job_id, lambda s: s.error is not None)
+    assert running.state == "running", "the page sees the error at once, while the other runs go on"
+    between.set()
+    status = wait_for(manager, job_id, lambda s: s.done)
+    assert status.state == "failed" and len(status.results) == 4, "the runs stay on the page"
+    assert status.error == "could not save the run of SGD (seed 0): PermissionError: [Errno 13] Permission denied: "\
+        "'/home/runs/x.json'"
+    restored = JobManager(fake_run(), mode="thread").poll(job_id)
+    assert restored.state == "failed" and restored.error == status.error, "its record says why"
+
+
 def test_real_runner_tiny_comparison_in_a_thread() -> None:
     manager = JobManager(mode="auto")
     spec = ComparisonSpec("rosenbrock", (OptimizerChoice.parse("sgd:lr=0.001"), OptimizerChoice.parse("adam")),
@@ -324,6 +427,11 @@ def report_threads(*, report: Callable[[str, Any], None], should_stop: Callable[
     report("threads", torch.get_num_threads())
 
 
+def report_niceness(*, report: Callable[[str, Any], None], should_stop: Callable[[], bool]) -> None:
+    """A worker's target: report its scheduling priority (Unix nice value)."""
+    report("niceness", os.nice(0))
+
+
 def fail(message: str, *, report: Callable[[str, Any], None], should_stop: Callable[[], bool]) -> None:
     raise ValueError(message)
 
@@ -333,6 +441,33 @@ def wait(cooperative: bool, *, report: Callable[[str, Any], None], should_stop: 
     report("started", None)
     while not (cooperative and should_stop()):
         time.sleep(0.01)
+
+
+def wait_with_pid(cooperative: bool, *, report: Callable[[str, Any], None], should_stop: Callable[[], bool]) -> None:
+    """``wait``, first reporting the worker's process id."""
+    report("pid", os.getpid())
+    wait(cooperative, report=report, should_stop=should_stop)
+
+
+# A server stand-in: two workers (one that stops when asked, one that never does), their pids printed, then asleep.
+PARENT = """
+import time
+from engine.jobs import Worker
+from tests.test_jobs import wait_with_pid
+workers = [Worker(wait_with_pid, cooperative) for cooperative in (True, False)]
+for worker in workers:
+    worker.start()
+print(*(worker.report(timeout=60)[1] for worker in workers), flush=True)
+time.sleep(120)
+"""
+
+
+def gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie has: nobody may reap an orphan's in a container)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError):
+        return True
 
 
 def reports_until_the_end(job: Worker, timeout: float = 60.0) -> list[tuple[str, Any]]:
@@ -384,3 +519,53 @@ def test_a_stopped_worker_ends_cooperatively_or_is_terminated_after_the_grace() 
     finally:
         cooperative.close()
         stubborn.close()
+
+
+def test_a_worker_does_not_run_the_main_script_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    marker, script = tmp_path / "imported", tmp_path / "app.py"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    main = types.ModuleType("__main__")  # what Streamlit's script runner installs as __main__: the app script
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    plain = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(0,))
+    plain.start()
+    plain.join(60)
+    assert marker.exists(), "a plain spawn child runs the parent's main script: the stand-in is faithful"
+    marker.unlink()
+    worker = Worker(report_threads)
+    worker.start()
+    try:
+        assert reports_until_the_end(worker)[-1] == ("done", None)
+    finally:
+        worker.close()
+    assert not marker.exists(), "the worker started without running app.py"
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="Unix scheduling priority")
+def test_a_worker_trains_at_a_lower_priority_than_its_server() -> None:
+    """The server's pages and polls come before training, so a loaded server stays live."""
+    worker = Worker(report_niceness)
+    worker.start()
+    try:
+        reports = reports_until_the_end(worker)
+    finally:
+        worker.close()
+    assert ("niceness", min(os.nice(0) + WORKER_NICENESS, 19)) in reports
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads process states from /proc")
+def test_workers_end_within_seconds_of_their_parents_death(repo_root: Path) -> None:
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], cwd=repo_root, stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(repo_root)})
+    try:
+        pids = [int(pid) for pid in parent.stdout.readline().split()]  # type: ignore[union-attr]
+        assert len(pids) == 2 and not any(gone(pid) for pid in pids)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    killed_at = time.monotonic()
+    while not all(gone(pid) for pid in pids) and time.monotonic() - killed_at < 10:
+        time.sleep(0.1)
+    elapsed = time.monotonic() - killed_at
+    assert all(gone(pid) for pid in pids), f"workers still alive {elapsed:.1f} s after their parent's SIGKILL"
+    assert elapsed < 5, f"the stubborn worker took {elapsed:.1f} s"

@@ -1,7 +1,8 @@
 """The Train page, run headless with AppTest against the real job manager: a bare link opens on a comparison (the
 last one saved, or a small one started at once), Start trains a tiny comparison in the background and the page shows
-its summary, the curves of the run in progress grow while it trains, Cancel stops the job or one optimizer, past runs
-of other settings stay apart, and bad URL values or an unknown job id show a message instead of a traceback."""
+its summary, the curves of the run in progress grow while it trains, Cancel stops the job or one optimizer, a job
+interrupted by a crash says so and resumes, a run that cannot be saved is an error on the page, past runs of other
+settings stay apart, and bad URL values or an unknown job id show a message instead of a traceback."""
 
 import math
 import time
@@ -13,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import engine.jobs as jobs
-from engine.jobs import Busy, JobStatus
+from engine.jobs import Busy, JobStatus, records
 from engine.runs import ComparisonSpec, OptimizerChoice, Progress, RunResult, store
 from engine.tasks import MNIST1D
 from tests.test_pages_theory import open_page, specs, trace, values, warnings
@@ -386,3 +387,34 @@ def test_busy_and_failed_jobs_show_their_message(repo_root: Path, monkeypatch: p
         assert any("out of memory" in e.value for e in at.error)
         assert progress_text(at).startswith("failed")
         assert fake.spec.epochs == 1 and fake.spec.batch_size == 512 and fake.spec.log_every == 1
+
+
+def test_an_interrupted_job_says_so_and_resumes_the_rest(repo_root: Path) -> None:
+    spec = ComparisonSpec(MNIST1D, (OptimizerChoice.parse("adam:lr=0.0047"),), epochs=1, batch_size=512, log_every=1)
+    records.write(records.JobRecord("crashedjob", spec, time.time()))  # submitted; its server died before it ended
+    at = open_page(repo_root, TRAIN, job="crashedjob", **TINY)
+    assert not at.exception
+    assert progress_text(at) == "interrupted · 0 of 1 runs ended"
+    assert any(w.value.startswith("Interrupted: the server stopped") for w in at.warning)
+    assert not any("ancel" in w.value for w in at.warning), "nobody cancelled it"
+    at.button(key="train.resume").click().run()
+    assert not at.exception
+    wait_until_done(at)
+    assert progress_text(at) == "finished · 1 of 1 runs ended"
+    assert len(store.list_runs(job_id="crashedjob")) == 1 and at.query_params["job"] == "crashedjob"
+
+
+class UnsavedManager(LiveManager):
+    """A running job one of whose runs could not be saved."""
+
+    def poll(self, job_id: str) -> JobStatus:
+        status = super().poll(job_id)
+        return JobStatus(**{**status.__dict__, "error": "could not save the run of Adam (seed 0): PermissionError"})
+
+
+def test_a_run_that_cannot_be_saved_is_an_error_on_the_page(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jobs, "get_manager", lambda: UnsavedManager())
+    at = open_page(repo_root, TRAIN, job="livejob")
+    assert not at.exception and progress_text(at).startswith("running")
+    (error,) = [e.value for e in at.error]
+    assert "could not save the run of Adam" in error and "will end failed" in error

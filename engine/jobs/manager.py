@@ -9,9 +9,11 @@ once), ``JobStatus.partials`` holds each one's telemetry so far (the runner's ``
 second), so a page draws the curves as they grow. States
 (``engine.jobs.state``): ``queued`` (waiting for a worker slot), ``running``, ``stopping`` (cancelled, ending),
 ``finished`` (ran to its end, even with optimizers cancelled one by one), ``cancelled``, ``failed`` (an exception in
-the run: its one-line message is kept, the manager goes on). Every run that ends is written to the store as it ends
-(``engine.runs.store``), so a reload or a restart loses nothing: ``poll`` of an id this process does not know
-restores the job from the store.
+the run, or a run that could not be saved: its one-line message is kept, the manager goes on), ``interrupted``
+(read back after the server that ran it died). A job is written to disk when it is submitted and when it ends
+(``engine.jobs.records``), and every run as it ends (``engine.runs.store``), so a reload, a crash or a restart loses
+nothing: ``poll`` of an id this process does not know restores the job from there (``interrupted`` when its server
+died before it ended), and ``resume`` runs the rest of an interrupted job (``engine.jobs.parts``) under its id.
 
 Bounds: at most ``max_jobs`` unfinished jobs per process and ``max_per_session`` per session (``submit`` raises
 ``Busy`` naming the limit); at most ``max_running`` compute at once (the others wait, ``queued``); per job the latest
@@ -39,13 +41,25 @@ import multiprocessing
 import secrets
 import threading
 import time
-import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from engine.jobs.state import ACTIVE, CANCELLED, ENDED, FAILED, FINISHED, QUEUED, RUNNING, STOPPING, JobState
+from engine.jobs import records
+from engine.jobs.parts import Part, rest, whole
+from engine.jobs.state import (
+    ACTIVE,
+    CANCELLED,
+    ENDED,
+    FAILED,
+    FINISHED,
+    INTERRUPTED,
+    QUEUED,
+    RUNNING,
+    STOPPING,
+    JobState,
+)
 from engine.jobs.worker import Report, Worker, WorkerFailed, describe
 from engine.runs import ComparisonSpec, Progress, RunResult, Telemetry, run_comparison, store, usable_cores
 from engine.runs.device import step_work
@@ -71,9 +85,11 @@ class UnknownJob(KeyError):
 
 @dataclass(frozen=True)
 class JobStatus:
-    """A snapshot of one job. ``progress`` is the latest report (None before the first); ``results`` the runs that
-    have ended, in order; ``events`` the last progress reports; ``restored`` is True for a job read back from the
-    store (after a restart), whose ``state`` is ``finished`` if all its runs were saved, else ``cancelled``.
+    """A snapshot of one job. ``progress`` is the latest report (None before the first; of the part running, for a
+    resumed job); ``results`` the runs that have ended, in order; ``events`` the last progress reports; ``restored``
+    is True for a job read back from disk (after a restart), whose ``state`` is the one it ended in, else
+    ``interrupted`` (``finished`` if all its runs were saved). ``error``: why it failed, or while it runs, a run that
+    could not be saved (the job then ends ``failed``).
     ``partials``: the runs in progress with their telemetry so far (status ``running``), in ``spec.runs()`` order;
     ``stopped_optimizers``: the positions in ``spec.optimizers`` of the optimizers cancelled one by one."""
 
@@ -126,10 +142,12 @@ class _Job:
     partials: dict[int, Any] = field(default_factory=dict)  # position in ``runs`` -> its RunResult so far
     runs: list[Any] = field(init=False)  # spec.runs(), computed once
     stopped: Any = field(init=False)  # one flag per optimizer in shared memory: the runner polls it in any process
+    parts: list[Part] = field(default_factory=list)  # what to run: the whole comparison, or the rest when resumed
 
     def __post_init__(self) -> None:
         self.events = deque(maxlen=self.max_events)
         self.runs = self.spec.runs()
+        self.parts = self.parts or whole(self.spec)
         self.stopped = _context().RawArray("b", len(self.spec.optimizers))
 
 
@@ -174,21 +192,27 @@ class JobManager:
         """Start ``spec`` in the background and return the job's id; ``Busy`` past a limit."""
         self.reap()
         with self._lock:
-            active = [job for job in self._jobs.values() if job.state in ACTIVE]
-            if len(active) >= self.max_jobs:
-                raise Busy(f"jobs: {len(active)} jobs are already running on this server (limit max_jobs="
-                           f"{self.max_jobs}); wait for one to finish or cancel one")
-            mine = [job for job in active if job.session == session]
-            if len(mine) >= self.max_per_session:
-                raise Busy(f"jobs: this session already has {len(mine)} jobs running (limit max_per_session="
-                           f"{self.max_per_session}); wait for one to finish or cancel one")
-            process = self.mode == "process" or (self.mode == "auto" and self._default_run
-                                                   and spec.task_info.in_worker_process)
-            job = _Job(secrets.token_urlsafe(9), spec, session, process, self.max_events)
+            self._check_limits(session)
+            job = _Job(secrets.token_urlsafe(9), spec, session, self._in_process(spec), self.max_events)
             self._jobs[job.job_id] = job
-        threading.Thread(target=self._work, args=(job,), name=f"optiscope-job-{job.job_id}", daemon=True).start()
-        self._start_reaper()
+        self._launch(job)
         return job.job_id
+
+    def resume(self, job_id: str, *, session: str = "") -> str:
+        """Run the runs of the interrupted job ``job_id`` that had not ended, under the same id (its ended runs are
+        kept); return the id. ``Busy`` past a limit, ``UnknownJob`` for an unknown id, ``ValueError`` when the job
+        is not interrupted."""
+        self.poll(job_id)  # an interrupted job is one of an earlier process: this restores it
+        with self._lock:
+            old = self._jobs[job_id]
+            if old.state != INTERRUPTED:
+                raise ValueError(f"jobs: job {job_id!r} is {old.state}; only an interrupted job can be resumed")
+            self._check_limits(session)
+            job = _Job(job_id, old.spec, session, self._in_process(old.spec), self.max_events,
+                       results=list(old.results), parts=rest(old.spec, old.results))
+            self._jobs[job_id] = job
+        self._launch(job)
+        return job_id
 
     def poll(self, job_id: str) -> JobStatus:
         """A snapshot of job ``job_id``; polling keeps it alive. An id this process does not know is restored from
@@ -251,6 +275,39 @@ class JobManager:
 
     # --- workers ------------------------------------------------------------------------------------------------
 
+    def _check_limits(self, session: str) -> None:
+        """``Busy`` when a new job of ``session`` would pass a limit (the caller holds the lock); the message tells
+        the jobs that compute from those that wait for a slot."""
+        active = [job for job in self._jobs.values() if job.state in ACTIVE]
+        if len(active) >= self.max_jobs:
+            queued = sum(job.state == QUEUED for job in active)
+            raise Busy(f"jobs: the server is busy: {len(active) - queued} jobs running and {queued} queued (limit "
+                       f"max_jobs={self.max_jobs}); wait for one to finish or cancel one")
+        mine = [job for job in active if job.session == session]
+        if len(mine) >= self.max_per_session:
+            raise Busy(f"jobs: this session already has {len(mine)} unfinished jobs (limit max_per_session="
+                       f"{self.max_per_session}); wait for one to finish or cancel one")
+
+    def _in_process(self, spec: ComparisonSpec) -> bool:
+        return self.mode == "process" or (self.mode == "auto" and self._default_run
+                                           and spec.task_info.in_worker_process)
+
+    def _launch(self, job: _Job) -> None:
+        """Write the job's record (before it runs: a crash from here on finds it), then start its thread."""
+        self._write_record(job, None)
+        threading.Thread(target=self._work, args=(job,), name=f"optiscope-job-{job.job_id}", daemon=True).start()
+        self._start_reaper()
+
+    def _write_record(self, job: _Job, state: JobState | None) -> None:
+        """Record the job as submitted (``state`` None) or ended; a record that cannot be written fails the job
+        (``_unsaved``): a crash would lose it."""
+        if not self.save:
+            return
+        try:
+            records.write(records.JobRecord(job.job_id, job.spec, job.submitted_at, state, job.error, job.ended_at))
+        except OSError as error:
+            self._unsaved(job, f"could not write the job's record ({describe(error)})")
+
     def _work(self, job: _Job) -> None:
         """A job's thread: wait for a slot, run (here or in a process), record the outcome; never raises."""
         while not self._slots.acquire(timeout=0.05):
@@ -265,13 +322,16 @@ class JobManager:
             if stopped:
                 self._end(job, CANCELLED)
                 return
-            if job.process:
-                self._run_process(job)
-            else:
-                self._run(job.spec, on_progress=lambda p: self._on_progress(job, p),
-                          should_stop=job.stop.is_set, on_result=lambda r: self._on_result(job, r),
-                          on_telemetry=lambda t: self._on_telemetry(job, t),
-                          should_stop_optimizer=job.stopped.__getitem__)
+            for part in job.parts:
+                if job.stop.is_set():
+                    break
+                if job.process:
+                    self._run_process(job, part)
+                else:
+                    self._run(part.spec, on_progress=lambda p: self._on_progress(job, p),
+                              should_stop=job.stop.is_set, on_result=lambda r: self._on_result(job, r),
+                              on_telemetry=lambda t, part=part: self._on_telemetry(job, part, t),
+                              should_stop_optimizer=lambda p, part=part: job.stopped[part.optimizers[p]])
         except Exception as error:  # a failing run fails its job, never the manager
             logger.exception("jobs: job %s failed", job.job_id)
             self._end(job, FAILED, describe(error))
@@ -281,11 +341,11 @@ class JobManager:
         finally:
             self._slots.release()
 
-    def _run_process(self, job: _Job) -> None:
-        """Run the job in a worker process; relay its progress, telemetry, results and cancels; raise its error
-        here (``WorkerFailed``). A worker terminated after ignoring a cancel just ends the job."""
-        worker = Worker(_comparison_main, self._run, job.spec.to_json(), job.stopped,
-                        work=step_work(job.spec, len(job.runs)), name=f"optiscope-job-{job.job_id}")
+    def _run_process(self, job: _Job, part: Part) -> None:
+        """Run a part of the job in a worker process; relay its progress, telemetry, results and cancels; raise its
+        error here (``WorkerFailed``). A worker terminated after ignoring a cancel just ends the job."""
+        worker = Worker(_comparison_main, self._run, part.spec.to_json(), job.stopped, part.optimizers,
+                        work=step_work(part.spec, len(part.runs)), name=f"optiscope-job-{job.job_id}")
         worker.start()
         try:
             while True:
@@ -303,7 +363,7 @@ class JobManager:
                 if kind == "progress":
                     self._on_progress(job, Progress(**payload))
                 elif kind == "telemetry":
-                    self._on_telemetry(job, Telemetry(**payload))
+                    self._on_telemetry(job, part, Telemetry(**payload))
                 elif kind == "result":
                     self._on_result(job, RunResult.from_dict(payload))
                 elif kind == "error":
@@ -318,12 +378,13 @@ class JobManager:
             job.progress = progress
             job.events.append(progress)
 
-    def _on_telemetry(self, job: _Job, telemetry: Telemetry) -> None:
+    def _on_telemetry(self, job: _Job, part: Part, telemetry: Telemetry) -> None:
         """Grow the partial result of the reported run (a fresh one at its first report)."""
+        run = part.runs[telemetry.run]
         with self._lock:
-            partial = job.partials.get(telemetry.run)
+            partial = job.partials.get(run)
             if partial is None:
-                partial = job.partials[telemetry.run] = RunResult(job.runs[telemetry.run], "running", [], [], {})
+                partial = job.partials[run] = RunResult(job.runs[run], "running", [], [], {})
             partial.records.extend(telemetry.records)
             partial.epochs.extend(telemetry.epochs)
 
@@ -335,9 +396,16 @@ class JobManager:
         if self.save:
             try:
                 store.save(result, job_id=job.job_id, comparison=job.spec)
-            except OSError as error:
-                warnings.warn(f"jobs: could not save a run of job {job.job_id} ({error})", RuntimeWarning,
-                              stacklevel=2)
+            except (OSError, ValueError) as error:
+                self._unsaved(job, f"could not save the run of {result.spec.optimizer.label} (seed "
+                                   f"{result.spec.seed}): {describe(error)}")
+
+    def _unsaved(self, job: _Job, message: str) -> None:
+        """Something of ``job`` could not be written: the page shows ``message`` at once (``JobStatus.error``) and
+        the job, which runs on (its runs stay on the page), ends ``failed``; the first message is kept."""
+        logger.error("jobs: job %s: %s", job.job_id, message)
+        with self._lock:
+            job.error = job.error or message
 
     def _stop(self, job: _Job) -> None:
         """Ask ``job`` to stop (the caller holds the lock): its thread, or the relay to its worker process, sees
@@ -347,8 +415,13 @@ class JobManager:
             job.state = STOPPING
 
     def _end(self, job: _Job, state: JobState, error: str | None = None) -> None:
+        """End the job in ``state``, or ``failed`` with ``error`` or an earlier ``_unsaved`` message; on disk first, so
+        that a page that sees it ended finds it so after a restart too."""
         with self._lock:
-            job.state, job.error, job.ended_at = state, error, time.time()
+            job.error, job.ended_at = error or job.error, time.time()
+        self._write_record(job, FAILED if job.error else state)
+        with self._lock:
+            job.state = FAILED if job.error else state
             job.partials.clear()  # runs cut short by a failure or a terminated worker never ended: no curves of them
 
     def _snapshot(self, job: _Job) -> JobStatus:
@@ -361,13 +434,19 @@ class JobManager:
                          job.restored, partials, stopped)
 
     def _restore(self, job_id: str) -> JobStatus:
-        """A job of an earlier server process, from its saved runs; it joins this manager's table (and its reaper)."""
+        """A job of an earlier server process, from its record and its saved runs (a job from before records, from
+        its runs alone); it joins this manager's table (and its reaper)."""
+        record = records.read(job_id) if self.save else None
         comparison, results = store.load_job(job_id) if self.save else (None, [])
-        if not results or comparison is None:
+        comparison = record.comparison if record is not None else comparison if results else None
+        if comparison is None:
             raise UnknownJob(f"jobs: no job {job_id!r} (not polled for a while and dropped, or never submitted)")
         complete = len(results) == len(comparison.runs()) and all(r.status != "cancelled" for r in results)
-        job = _Job(job_id, comparison, "", False, self.max_events, state=FINISHED if complete else CANCELLED,
-                   results=list(results), ended_at=time.time(), restored=True)
+        state = record.state if record is not None and record.state else FINISHED if complete else INTERRUPTED
+        job = _Job(job_id, comparison, "", False, self.max_events, state=state, results=list(results),
+                   error=record.error if record is not None else None,
+                   ended_at=record.ended_at if record is not None and record.ended_at else time.time(),
+                   restored=True)
         with self._lock:
             return self._snapshot(self._jobs.setdefault(job_id, job))
 
@@ -387,13 +466,15 @@ def _context() -> multiprocessing.context.SpawnContext:
     return multiprocessing.get_context("spawn")
 
 
-def _comparison_main(run: RunFunction, spec_json: str, stopped: Any, *, report: Report,
+def _comparison_main(run: RunFunction, spec_json: str, stopped: Any, optimizers: tuple[int, ...], *, report: Report,
                      should_stop: Callable[[], bool]) -> None:
-    """A worker process's target: run the comparison, reporting progress, live telemetry and results;
-    ``stopped`` (a flag per optimizer, in shared memory) stops one optimizer."""
+    """A worker process's target: run the comparison (a part of a job), reporting progress, live telemetry and
+    results; ``stopped`` (a flag per optimizer of the job, in shared memory) stops one optimizer, ``optimizers``
+    maps the part's optimizers to the job's."""
     run(ComparisonSpec.from_json(spec_json), on_progress=lambda p: report("progress", asdict(p)),
         should_stop=should_stop, on_result=lambda r: report("result", r.to_dict()),
-        on_telemetry=lambda t: report("telemetry", asdict(t)), should_stop_optimizer=stopped.__getitem__)
+        on_telemetry=lambda t: report("telemetry", asdict(t)),
+        should_stop_optimizer=lambda position: stopped[optimizers[position]])
 
 
 _MANAGER: JobManager | None = None
