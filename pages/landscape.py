@@ -7,14 +7,15 @@ import streamlit as st
 
 from engine.figures import LANDSCAPE_CAPTIONS, LANDSCAPE_METRICS, landscape_figure, landscape_theory_caption
 from engine.runs import (
+    NOISE_RANGE,
     START_AXES,
+    STEPS_RANGE,
     Axis,
     Landscape,
     LandscapeSpec,
     compute_landscape,
     playground_query,
 )
-from engine.runs.playground_link import NOISE_RANGE, STEPS_RANGE
 from engine.tasks import Surface
 from optimizers import REGISTRY
 from ui.components import UrlState, download_buttons, escape_markdown, figure_with_caption

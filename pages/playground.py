@@ -14,8 +14,15 @@ from engine.figures import (
     telemetry_csv,
     trajectory_figure,
 )
-from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, run_comparison
-from engine.runs.playground_link import MAX_OPTIMIZERS, NOISE_RANGE, STEPS_RANGE
+from engine.runs import (
+    MAX_OPTIMIZERS,
+    NOISE_RANGE,
+    STEPS_RANGE,
+    ComparisonSpec,
+    OptimizerChoice,
+    RunResult,
+    run_comparison,
+)
 from engine.tasks import get_surface
 from engine.theory import divergence_explanation
 from ui.components import UrlState, escape_markdown, figure_with_caption

@@ -24,8 +24,8 @@ import torch
 
 from engine.jobs import Busy, JobManager, JobStatus, ThreadBudget, UnknownJob, Worker
 from engine.jobs import manager as manager_module
-from engine.jobs.manager import _Job
 from engine.jobs.parts import rest
+from engine.jobs.status import Job
 from engine.jobs.worker import WORKER_NICENESS
 from engine.runs import ComparisonSpec, OptimizerChoice, Progress, RunResult, RunSpec, Telemetry, store
 
@@ -149,7 +149,7 @@ def test_the_run_in_progress_is_visible_with_its_telemetry_so_far() -> None:
 
 def test_a_snapshot_of_the_partial_run_does_not_grow_behind_the_page() -> None:
     manager = JobManager(fake_run(), mode="thread", save=False)
-    job = manager._jobs.setdefault("j", _Job("j", SPEC, "", False, 8))  # a job whose worker reports by hand
+    job = manager._jobs.setdefault("j", Job("j", SPEC, "", False, 8))  # a job whose worker reports by hand
     manager._on_telemetry(job, job.parts[0], Telemetry(1, [{"step": 1.0, "loss": 2.0}], []))
     (snapshot,) = manager.poll("j").partials
     manager._on_telemetry(job, job.parts[0], Telemetry(1, [{"step": 2.0, "loss": 1.0}], [{"epoch": 1.0}]))

@@ -13,7 +13,7 @@ from plotly.graph_objects import Figure
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from engine.jobs import Busy, JobManager, JobStatus, UnknownJob
-from engine.runs.playground_link import link_number
+from engine.runs import link_number
 from optimizers import HyperParam, OptimizerInfo
 from optimizers.validation import check_choice, check_number
 

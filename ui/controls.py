@@ -6,8 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 import streamlit as st
 
-from engine.runs import OptimizerChoice
-from engine.runs.playground_link import CONDITION_RANGE, ROTATION_RANGE
+from engine.runs import CONDITION_RANGE, ROTATION_RANGE, OptimizerChoice
 from engine.tasks import EXPR_DOMAIN, EXPR_PREFIX, EXPR_START, SURFACES, Surface, get_surface, surface_argument_names
 from optimizers import REGISTRY, HyperParam
 from optimizers.registry import HyperValue

@@ -37,17 +37,15 @@ never call ``st.*``: the engine never imports streamlit.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from typing import Any
 
 from engine.jobs import records
-from engine.jobs.parts import Part, rest, whole
+from engine.jobs.parts import Part, rest
 from engine.jobs.state import (
     ACTIVE,
     CANCELLED,
@@ -60,6 +58,7 @@ from engine.jobs.state import (
     STOPPING,
     JobState,
 )
+from engine.jobs.status import Busy, Job, JobStatus, UnknownJob
 from engine.jobs.worker import Report, Worker, WorkerFailed, describe
 from engine.runs import ComparisonSpec, Progress, RunResult, Telemetry, run_comparison, store, usable_cores
 from engine.runs.device import step_work
@@ -70,85 +69,6 @@ logger = logging.getLogger(__name__)
 RunFunction = Callable[..., "list[RunResult]"]
 """``run_comparison``'s signature: ``run(spec, *, on_progress, should_stop, on_result, on_telemetry,
 should_stop_optimizer)``."""
-
-
-class Busy(RuntimeError):
-    """``submit`` past a limit on concurrent jobs; the message names the limit."""
-
-
-class UnknownJob(KeyError):
-    """No job with this id: never submitted, dropped by the reaper, or lost in a restart before any run ended."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "unknown job"
-
-
-@dataclass(frozen=True)
-class JobStatus:
-    """A snapshot of one job. ``progress`` is the latest report (None before the first; of the part running, for a
-    resumed job); ``results`` the runs that have ended, in order; ``events`` the last progress reports; ``restored``
-    is True for a job read back from disk (after a restart), whose ``state`` is the one it ended in, else
-    ``interrupted`` (``finished`` if all its runs were saved). ``error``: why it failed, or while it runs, a run that
-    could not be saved (the job then ends ``failed``).
-    ``partials``: the runs in progress with their telemetry so far (status ``running``), in ``spec.runs()`` order;
-    ``stopped_optimizers``: the positions in ``spec.optimizers`` of the optimizers cancelled one by one."""
-
-    job_id: str
-    state: JobState
-    spec: ComparisonSpec
-    session: str
-    progress: Progress | None
-    results: tuple[RunResult, ...]
-    events: tuple[Progress, ...]
-    error: str | None
-    runs_total: int
-    submitted_at: float
-    ended_at: float | None
-    restored: bool = False
-    partials: tuple[RunResult, ...] = ()
-    stopped_optimizers: tuple[int, ...] = ()
-
-    @property
-    def done(self) -> bool:
-        return self.state in ENDED
-
-    def optimizer_pending(self, position: int) -> bool:
-        """Whether optimizer ``spec.optimizers[position]`` can still be cancelled: the job is queued or running
-        (not stopping, not ended), the optimizer was not stopped, and some of its runs have not ended."""
-        if self.state not in (QUEUED, RUNNING) or position in self.stopped_optimizers:
-            return False
-        choice = self.spec.optimizers[position]
-        runs = len(self.spec.seeds) * self.spec.optimizers.count(choice)
-        return sum(result.spec.optimizer == choice for result in self.results) < runs
-
-
-@dataclass
-class _Job:
-    job_id: str
-    spec: ComparisonSpec
-    session: str
-    process: bool
-    max_events: int
-    state: JobState = QUEUED
-    progress: Any = None
-    results: list[Any] = field(default_factory=list)
-    events: deque[Any] = field(init=False)
-    error: str | None = None
-    submitted_at: float = field(default_factory=time.time)
-    ended_at: float | None = None
-    last_poll: float = field(default_factory=time.monotonic)
-    stop: threading.Event = field(default_factory=threading.Event)  # a process job's relay passes it to its worker
-    restored: bool = False
-    partials: dict[int, Any] = field(default_factory=dict)  # position in ``runs`` -> its RunResult so far
-    runs: list[Any] = field(init=False)  # spec.runs(), computed once
-    stopped: Any = field(init=False)  # one flag per optimizer in shared memory: the runner polls it in any process
-    parts: list[Part] = field(default_factory=list)  # what to run: the whole comparison, or the rest when resumed
-
-    def __post_init__(self) -> None:
-        self.events = deque(maxlen=self.max_events)
-        self.runs = self.spec.runs()
-        self.parts = self.parts or whole(self.spec)
-        self.stopped = _context().RawArray("b", len(self.spec.optimizers))
 
 
 class JobManager:
@@ -180,7 +100,7 @@ class JobManager:
         self.mode = check_choice("JobManager", "mode", mode, ("auto", "thread", "process"))
         self.max_events = check_number("JobManager", "max_events", max_events, low=1, integer=True)
         self.save = save
-        self._jobs: dict[str, _Job] = {}
+        self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._slots = threading.Semaphore(self.max_running)
         self._closed = threading.Event()
@@ -193,7 +113,7 @@ class JobManager:
         self.reap()
         with self._lock:
             self._check_limits(session)
-            job = _Job(secrets.token_urlsafe(9), spec, session, self._in_process(spec), self.max_events)
+            job = Job(secrets.token_urlsafe(9), spec, session, self._in_process(spec), self.max_events)
             self._jobs[job.job_id] = job
         self._launch(job)
         return job.job_id
@@ -208,7 +128,7 @@ class JobManager:
             if old.state != INTERRUPTED:
                 raise ValueError(f"jobs: job {job_id!r} is {old.state}; only an interrupted job can be resumed")
             self._check_limits(session)
-            job = _Job(job_id, old.spec, session, self._in_process(old.spec), self.max_events,
+            job = Job(job_id, old.spec, session, self._in_process(old.spec), self.max_events,
                        results=list(old.results), parts=rest(old.spec, old.results))
             self._jobs[job_id] = job
         self._launch(job)
@@ -292,13 +212,13 @@ class JobManager:
         return self.mode == "process" or (self.mode == "auto" and self._default_run
                                            and spec.task_info.in_worker_process)
 
-    def _launch(self, job: _Job) -> None:
+    def _launch(self, job: Job) -> None:
         """Write the job's record (before it runs: a crash from here on finds it), then start its thread."""
         self._write_record(job, None)
         threading.Thread(target=self._work, args=(job,), name=f"optiscope-job-{job.job_id}", daemon=True).start()
         self._start_reaper()
 
-    def _write_record(self, job: _Job, state: JobState | None) -> None:
+    def _write_record(self, job: Job, state: JobState | None) -> None:
         """Record the job as submitted (``state`` None) or ended; a record that cannot be written fails the job
         (``_unsaved``): a crash would lose it."""
         if not self.save:
@@ -308,7 +228,7 @@ class JobManager:
         except OSError as error:
             self._unsaved(job, f"could not write the job's record ({describe(error)})")
 
-    def _work(self, job: _Job) -> None:
+    def _work(self, job: Job) -> None:
         """A job's thread: wait for a slot, run (here or in a process), record the outcome; never raises."""
         while not self._slots.acquire(timeout=0.05):
             if job.stop.is_set():
@@ -341,7 +261,7 @@ class JobManager:
         finally:
             self._slots.release()
 
-    def _run_process(self, job: _Job, part: Part) -> None:
+    def _run_process(self, job: Job, part: Part) -> None:
         """Run a part of the job in a worker process; relay its progress, telemetry, results and cancels; raise its
         error here (``WorkerFailed``). A worker terminated after ignoring a cancel just ends the job."""
         worker = Worker(_comparison_main, self._run, part.spec.to_json(), job.stopped, part.optimizers,
@@ -373,12 +293,12 @@ class JobManager:
         finally:
             worker.close()
 
-    def _on_progress(self, job: _Job, progress: Progress) -> None:
+    def _on_progress(self, job: Job, progress: Progress) -> None:
         with self._lock:
             job.progress = progress
             job.events.append(progress)
 
-    def _on_telemetry(self, job: _Job, part: Part, telemetry: Telemetry) -> None:
+    def _on_telemetry(self, job: Job, part: Part, telemetry: Telemetry) -> None:
         """Grow the partial result of the reported run (a fresh one at its first report)."""
         run = part.runs[telemetry.run]
         with self._lock:
@@ -388,7 +308,7 @@ class JobManager:
             partial.records.extend(telemetry.records)
             partial.epochs.extend(telemetry.epochs)
 
-    def _on_result(self, job: _Job, result: RunResult) -> None:
+    def _on_result(self, job: Job, result: RunResult) -> None:
         with self._lock:
             job.results.append(result)
             index = next((i for i, partial in job.partials.items() if partial.spec == result.spec), None)
@@ -400,21 +320,21 @@ class JobManager:
                 self._unsaved(job, f"could not save the run of {result.spec.optimizer.label} (seed "
                                    f"{result.spec.seed}): {describe(error)}")
 
-    def _unsaved(self, job: _Job, message: str) -> None:
+    def _unsaved(self, job: Job, message: str) -> None:
         """Something of ``job`` could not be written: the page shows ``message`` at once (``JobStatus.error``) and
         the job, which runs on (its runs stay on the page), ends ``failed``; the first message is kept."""
         logger.error("jobs: job %s: %s", job.job_id, message)
         with self._lock:
             job.error = job.error or message
 
-    def _stop(self, job: _Job) -> None:
+    def _stop(self, job: Job) -> None:
         """Ask ``job`` to stop (the caller holds the lock): its thread, or the relay to its worker process, sees
         ``job.stop``."""
         job.stop.set()
         if job.state in ACTIVE:
             job.state = STOPPING
 
-    def _end(self, job: _Job, state: JobState, error: str | None = None) -> None:
+    def _end(self, job: Job, state: JobState, error: str | None = None) -> None:
         """End the job in ``state``, or ``failed`` with ``error`` or an earlier ``_unsaved`` message; on disk first, so
         that a page that sees it ended finds it so after a restart too."""
         with self._lock:
@@ -424,7 +344,7 @@ class JobManager:
             job.state = FAILED if job.error else state
             job.partials.clear()  # runs cut short by a failure or a terminated worker never ended: no curves of them
 
-    def _snapshot(self, job: _Job) -> JobStatus:
+    def _snapshot(self, job: Job) -> JobStatus:
         """The job as it stands; the partial results are copied, as the worker keeps growing the job's own."""
         partials = tuple(replace(partial, records=list(partial.records), epochs=list(partial.epochs))
                          for _, partial in sorted(job.partials.items()))
@@ -443,7 +363,7 @@ class JobManager:
             raise UnknownJob(f"jobs: no job {job_id!r} (not polled for a while and dropped, or never submitted)")
         complete = len(results) == len(comparison.runs()) and all(r.status != "cancelled" for r in results)
         state = record.state if record is not None and record.state else FINISHED if complete else INTERRUPTED
-        job = _Job(job_id, comparison, "", False, self.max_events, state=state, results=list(results),
+        job = Job(job_id, comparison, "", False, self.max_events, state=state, results=list(results),
                    error=record.error if record is not None else None,
                    ended_at=record.ended_at if record is not None and record.ended_at else time.time(),
                    restored=True)
@@ -460,10 +380,6 @@ class JobManager:
     def _reap_forever(self) -> None:
         while not self._closed.wait(self.reap_interval):
             self.reap()
-
-
-def _context() -> multiprocessing.context.SpawnContext:
-    return multiprocessing.get_context("spawn")
 
 
 def _comparison_main(run: RunFunction, spec_json: str, stopped: Any, optimizers: tuple[int, ...], *, report: Report,

@@ -48,6 +48,12 @@ _preparation_data.__wrapped__ = _ORIGINAL  # type: ignore[attr-defined]  # a rel
 multiprocessing.spawn.get_preparation_data = _preparation_data
 
 
+def spawn_context() -> multiprocessing.context.SpawnContext:
+    """The one start method of every worker and of the shared memory they read: spawn (a fork of a threaded server
+    is unsafe, and spawn behaves the same on every platform)."""
+    return multiprocessing.get_context("spawn")
+
+
 def start_clean(process: BaseProcess) -> None:
     """``process.start()`` for a spawn process whose child does not re-create this process's ``__main__``."""
     _LOCAL.clean = True

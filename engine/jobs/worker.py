@@ -40,7 +40,7 @@ from typing import Any
 
 import torch
 
-from engine.jobs.spawning import exit_with_parent, start_clean
+from engine.jobs.spawning import exit_with_parent, spawn_context, start_clean
 from engine.jobs.threads import Lease, ThreadBudget, default_budget
 from engine.runs import configure_threads
 
@@ -74,7 +74,7 @@ class Worker:
 
     def __init__(self, target: Callable[..., Any], *args: Any, work: float = 0.0, budget: ThreadBudget | None = None,
                  name: str = "optiscope-worker") -> None:
-        context = multiprocessing.get_context("spawn")
+        context = spawn_context()
         self._messages = context.Queue()
         self._stop = context.Event()
         self._share = context.Value("i", 1)  # the torch threads the child is to run with: the lease's share

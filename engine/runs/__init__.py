@@ -14,7 +14,17 @@ from engine.runs.landscape import (
     check_tolerance,
     compute_landscape,
 )
-from engine.runs.playground_link import link_text, playground_comparison, playground_query
+from engine.runs.playground_link import (
+    CONDITION_RANGE,
+    MAX_OPTIMIZERS,
+    NOISE_RANGE,
+    ROTATION_RANGE,
+    STEPS_RANGE,
+    link_number,
+    link_text,
+    playground_comparison,
+    playground_query,
+)
 from engine.runs.result import RunResult
 from engine.runs.runner import Progress, Telemetry, run, run_comparison
 from engine.runs.sensitivity import (
@@ -31,7 +41,12 @@ from engine.runs.summary import comparison_table, format_comparison
 from engine.runs.text_table import text_table
 
 __all__ = [
+    "CONDITION_RANGE",
+    "MAX_OPTIMIZERS",
+    "NOISE_RANGE",
+    "ROTATION_RANGE",
     "START_AXES",
+    "STEPS_RANGE",
     "Axis",
     "ComparisonSpec",
     "Landscape",
@@ -55,6 +70,7 @@ __all__ = [
     "format_comparison",
     "format_sensitivity",
     "group_runs",
+    "link_number",
     "link_text",
     "mean_ci",
     "playground_comparison",
