@@ -152,3 +152,19 @@ def test_a_run_that_cannot_be_saved_raises_a_clear_error(home: Path) -> None:
     (home / "runs").write_text("not a folder")
     with pytest.raises(OSError, match=f"store: cannot save the run in {home / 'runs'}: "):
         store.save(result())
+
+
+def test_a_listing_reads_each_file_once_until_it_changes(home: Path) -> None:
+    """Pages list the store at every script run: an unchanged file is not read and validated again, a replaced one
+    is."""
+    path = store.save(result("sgd"))
+    store.list_runs()
+    before = store._read_file.cache_info()
+    assert store.list_runs()[0].status == "finished"
+    after = store._read_file.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (1, 0)
+    payload = json.loads(path.read_text())
+    payload["result"]["status"] = "cancelled"
+    path.write_text(json.dumps(payload))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))  # a coarse clock: a new time
+    assert store.list_runs()[0].status == "cancelled"

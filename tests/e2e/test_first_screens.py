@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import HAS_DATA, PHONE_USER_AGENT, PHONE_VIEWPORT, VIEWPORT
+from tests.e2e.conftest import HAS_DATA, PHONE_USER_AGENT, PHONE_VIEWPORT, VIEWPORT, settled
 from ui.components import PAGES
 
 pytestmark = pytest.mark.e2e
@@ -17,12 +17,6 @@ JOB_END_TIMEOUT_MS = 240_000  # a first visit's small job (Train: 5 epochs; Sens
 SCREENS = {"desktop": {"viewport": VIEWPORT},
            "phone": {"viewport": PHONE_VIEWPORT, "is_mobile": True, "has_touch": True, "device_scale_factor": 2,
                      "user_agent": PHONE_USER_AGENT}}
-
-
-def settled(tab: Page) -> None:
-    """Until the page's script run has ended and nothing on it is stale."""
-    tab.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=FIRST_FIGURE_TIMEOUT_MS)
-    tab.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')", timeout=FIRST_FIGURE_TIMEOUT_MS)
 
 
 def _first_screen_shows_a_figure(tab: Page) -> None:
@@ -37,7 +31,7 @@ def _first_screen_shows_a_figure(tab: Page) -> None:
         return chart && ({HAS_DATA})(chart) ? {{top: chart.getBoundingClientRect().top + window.scrollY}} : null;
     }}"""
     tab.wait_for_function(first_chart, timeout=FIRST_FIGURE_TIMEOUT_MS)
-    settled(tab)
+    settled(tab, FIRST_FIGURE_TIMEOUT_MS)
     top = tab.wait_for_function(first_chart, timeout=FIRST_FIGURE_TIMEOUT_MS).json_value()["top"]
     assert top < height - 100, f"the first figure starts at {top} px, below the first screen"
 
@@ -53,7 +47,7 @@ def test_a_page_opened_fresh_shows_a_figure_at_once(browser: Browser, app_url: s
         tab.goto(f"{app_url}/{path or ''}")
         if path is None:  # Home: the lessons' and pages' pictures, at once
             expect(tab.get_by_test_id("stImage").first).to_be_visible(timeout=FIRST_FIGURE_TIMEOUT_MS)
-            settled(tab)  # measured once the page is drawn, not while its first run still lays it out
+            settled(tab, FIRST_FIGURE_TIMEOUT_MS)  # measured once the first run has laid the page out
             top = tab.get_by_test_id("stImage").first.bounding_box()["y"]  # type: ignore[index]
             assert top < tab.viewport_size["height"] - 100, f"the first picture starts at {top} px"  # type: ignore[index]
         else:

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from engine.sweeps import claims
+from tests.e2e.conftest import settled
 
 pytestmark = pytest.mark.e2e
 
@@ -72,6 +73,7 @@ def verdict_table(tab: Page, app_url: str) -> dict[str, object]:
     tab.goto(f"{app_url}/sweeps")
     expect(tab.get_by_role("heading", name="Sweeps", exact=True)).to_be_visible(timeout=FIRST_RUN_TIMEOUT_MS)
     expect(tab.get_by_test_id("stTable").first).to_be_visible(timeout=FIRST_RUN_TIMEOUT_MS)
+    settled(tab)  # the first run has laid the page out: its first table is the verdicts'
     return tab.evaluate(TABLES_JS)[0]
 
 
