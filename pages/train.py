@@ -3,6 +3,7 @@
 import contextlib
 import math
 import secrets
+import time
 from collections.abc import Sequence
 
 import streamlit as st
@@ -45,6 +46,9 @@ DEFAULT_OPTIMIZERS = ("adam:lr=0.0047", "agaw:target_lr=0.0046,gamma=1.7,warmup_
 # internals), one seed, a few epochs, so every curve fills in within seconds.
 FIRST_COMPARISON = {"epochs": 5, "batch": 128, "seeds": 1, "optimizers": DEFAULT_OPTIMIZERS[:2]}
 POLL_SECONDS = 1.0
+# The curves of a running job are redrawn less often than its progress: six figures a poll were most of a live page's
+# cost, on the server and in the browser (benchmarks/bench_load.py), while the progress text stays a second fresh.
+CURVES_SECONDS = 3.0
 MIN_RECORDS = 20  # logged steps per run at least: a short run logs more often than every 10 steps
 JOB, SESSION, PAST, OPENED = "train.job", "train.session", "train.past", "train.opened"  # session_state keys
 TRAIN_CAPTIONS = {
@@ -247,9 +251,9 @@ def resume_button(status: JobStatus, ended: str) -> None:
             st.rerun()  # the whole page: its buttons and the polling follow the running job
 
 
-def job_view(job_id: str, live: bool, bands: bool) -> None:
-    """Progress with the ETA, a Cancel button per optimizer, the curves (growing while a run trains; seed bands when
-    ``bands``), and once the job ended the summary and downloads."""
+def job_view(job_id: str, live: bool) -> None:
+    """Progress with the ETA, a Cancel button per optimizer and what the job's state says (polled every
+    ``POLL_SECONDS`` while it runs; ``job_curves`` draws its curves)."""
     status = _poll(job_id)
     if isinstance(status, str):
         st.warning(status, icon=":material/link_off:")
@@ -264,7 +268,8 @@ def job_view(job_id: str, live: bool, bands: bool) -> None:
     elif status.state == "running":
         current = f" · now {progress.current}" if progress and progress.current else ""
         eta = duration(progress.eta_seconds) if progress else "estimating…"
-        text = f"running · {fraction:.0%}{current} · ETA {eta}"
+        # the time since Start changes at every poll, so a live page always has news and a stale one shows it
+        text = f"running · {fraction:.0%}{current} · ETA {eta} · {duration(time.time() - status.submitted_at)} so far"
     else:
         text = f"{status.state} · {ended}"
     st.progress(min(max(fraction, 0.0), 1.0), text=escape_markdown(text))
@@ -282,11 +287,20 @@ def job_view(job_id: str, live: bool, bands: bool) -> None:
         resume_button(status, ended)
     elif status.error:  # a run that could not be saved: said at once, not only when the job ends
         st.error(f"{escape_markdown(status.error)}. The job runs on and will end failed.", icon=":material/error:")
-    results = list(status.results)
-    for result in results:
+    for result in status.results:
         if result.status == "diverged":
             st.error(f"**{escape_markdown(result.spec.optimizer.label)}** (seed {result.spec.seed}) diverged at step "
                      f"{result.diverged_at}: {escape_markdown(result.reason or '')}", icon=":material/trending_up:")
+
+
+def job_curves(job_id: str, bands: bool) -> None:
+    """The job's curves (growing while a run trains; seed bands when ``bands``), and once it ended the summary and
+    downloads. Its own fragment, redrawn every ``CURVES_SECONDS`` while the job runs (``job_view`` ends the polling
+    when the job ends)."""
+    status = _poll(job_id)
+    if isinstance(status, str):  # job_view says why
+        return
+    results = list(status.results)
     drawn = [*results, *status.partials]  # the runs in progress, as they grow
     if drawn:
         figures(drawn, "job", bands)
@@ -369,7 +383,8 @@ if opened_job is not None and job_id == opened_job:  # still the comparison the 
 elif opened_as and opened_job is None and not job_id:  # the server was too busy to start one
     st.info(escape_markdown(opened_as), icon=":material/hourglass_top:")
 if job_id:
-    st.fragment(job_view, run_every=POLL_SECONDS if running else None)(job_id, running, bands)
+    st.fragment(job_view, run_every=POLL_SECONDS if running else None)(job_id, running)
+    st.fragment(job_curves, run_every=CURVES_SECONDS if running else None)(job_id, bands)
 else:
     st.info("Set up the comparison in the sidebar and press **Start**.", icon=":material/play_arrow:")
 

@@ -279,7 +279,8 @@ def test_a_running_job_shows_the_partial_run_beside_the_ended_ones(repo_root: Pa
     monkeypatch.setattr(jobs, "get_manager", lambda: fake)
     at = open_page(repo_root, TRAIN, job="livejob")
     assert not at.exception
-    assert progress_text(at) == "running · 40% · now seed 0 · SGD · ETA 12 s"
+    assert progress_text(at).startswith("running · 40% · now seed 0 · SGD · ETA 12 s · ")
+    assert progress_text(at).endswith(" so far")  # the time since Start: news at every poll
     charts = specs(at)
     assert len(charts) == 5, "no optimizer reports internals: a line says so instead of an empty figure"
     assert any("None of these optimizers reports internal statistics" in c.value for c in at.caption)
