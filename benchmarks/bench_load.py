@@ -48,6 +48,10 @@ IDLE_SPAN_S = 10.0  # the CPU window, which begins IDLE_SPAN_S after the last jo
 POLL_SECONDS = float(re.search(r"^POLL_SECONDS = ([0-9.]+)", (ROOT / "pages" / "train.py").read_text(), re.M)[1])
 SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
+# After a newcomer's Start: its job is in the URL, or an alert says the server is busy.
+STARTED_OR_BUSY_JS = """() => location.search.includes('job=') || Array.from(
+    document.querySelectorAll('[data-testid="stAlert"]')).some(alert => /busy/.test(alert.innerText))"""
+
 # Records every change of the progress text, with the time in ms since the epoch, in window.__progress.
 WATCH_JS = """() => {
     window.__progress = [];
@@ -122,7 +126,7 @@ def level(browser: Browser, url: str, pid: int, sessions: int, idle_load: float,
     busy = ""
     if sessions >= 8:  # the server's limit: a Start must say so, with queued jobs counted as queued
         newcomer.get_by_test_id("stButton").filter(has_text="Start").click()
-        newcomer.wait_for_selector(SETTLED, timeout=60_000)
+        newcomer.wait_for_function(STARTED_OR_BUSY_JS, timeout=60_000)
         alert = newcomer.get_by_test_id("stAlert").filter(has_text="busy")
         accepted = "job=" in newcomer.url  # jobs that ended meanwhile made room: it started
         busy = alert.first.inner_text() if alert.count() else \

@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from engine.figures.colours import NEUTRAL, optimizer_colour
-from engine.figures.style import TEMPLATE, finish
+from engine.figures.style import finish
 from engine.runs import RunResult, group_runs, run_labels
 from optimizers import get
 
@@ -221,7 +221,6 @@ def finish_small_multiples(fig: go.Figure, title: str, panels: int, columns: int
     fig.update_layout(margin_t=fig.layout.margin.t + 30)  # room for the first row's two-line panel titles
     fig.update_xaxes(tickfont={"size": 10})
     fig.update_yaxes(tickfont={"size": 10}, exponentformat="power", nticks=5)
-    fig.update_layout(template=TEMPLATE)
     return fig
 
 
@@ -312,7 +311,6 @@ def finish_layers(fig: go.Figure, keys: Sequence[str]) -> go.Figure:
     fig.update_yaxes(type="log")
     _tidy_log_y(fig)
     fig.update_yaxes(title_text="||g_layer||", row=1, col=1)
-    fig.update_layout(template=TEMPLATE)
     return fig
 
 
