@@ -267,6 +267,7 @@ class JobManager:
         worker = Worker(_comparison_main, self._run, part.spec.to_json(), job.stopped, part.optimizers,
                         work=step_work(part.spec, len(part.runs)), name=f"optiscope-job-{job.job_id}")
         worker.start()
+        done = False
         try:
             while True:
                 if job.stop.is_set():
@@ -289,9 +290,13 @@ class JobManager:
                 elif kind == "error":
                     raise WorkerFailed(payload)
                 else:
+                    done = True
                     return
         finally:
-            worker.close()
+            if done:  # every result is in: the job ends now, while the process exits (seconds on a busy machine)
+                threading.Thread(target=worker.close, name=f"optiscope-close-{job.job_id}", daemon=True).start()
+            else:
+                worker.close()
 
     def _on_progress(self, job: Job, progress: Progress) -> None:
         with self._lock:
