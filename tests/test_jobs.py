@@ -470,6 +470,14 @@ def gone(pid: int) -> bool:
         return True
 
 
+def seconds_until_gone(pids: list[int], limit: float = 10.0) -> float:
+    """Seconds until every process of ``pids`` has ended (at most about ``limit``)."""
+    started = time.monotonic()
+    while not all(gone(pid) for pid in pids) and time.monotonic() - started < limit:
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
 def reports_until_the_end(job: Worker, timeout: float = 60.0) -> list[tuple[str, Any]]:
     """The worker's reports up to its last (``done`` or ``error``)."""
     deadline, taken = time.monotonic() + timeout, []
@@ -563,9 +571,6 @@ def test_workers_end_within_seconds_of_their_parents_death(repo_root: Path) -> N
     finally:
         parent.send_signal(signal.SIGKILL)
         parent.wait()
-    killed_at = time.monotonic()
-    while not all(gone(pid) for pid in pids) and time.monotonic() - killed_at < 10:
-        time.sleep(0.1)
-    elapsed = time.monotonic() - killed_at
+    elapsed = seconds_until_gone(pids)
     assert all(gone(pid) for pid in pids), f"workers still alive {elapsed:.1f} s after their parent's SIGKILL"
     assert elapsed < 5, f"the stubborn worker took {elapsed:.1f} s"
