@@ -37,7 +37,6 @@ HAS_DATA = """chart => {
 }"""
 
 
-@pytest.fixture(scope="session")
 def settled(tab: Page, timeout_ms: float = 60_000) -> None:
     """Until the page's script run has ended and nothing on it is stale: read a page's layout only then (mid-run, on
     a loaded machine, a later element can stand where an earlier one will be)."""
@@ -45,6 +44,7 @@ def settled(tab: Page, timeout_ms: float = 60_000) -> None:
     tab.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')", timeout=timeout_ms)
 
 
+@pytest.fixture(scope="session")
 def chromium_path() -> str:
     """Debian's chromium; a missing one fails the run under CI=true and skips the browser tests elsewhere."""
     path = shutil.which("chromium") or ("/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None)
