@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.conftest import HAS_DATA, PHONE_USER_AGENT, PHONE_VIEWPORT, VIEWPORT, settled
 from ui.components import PAGES
@@ -20,20 +21,20 @@ SCREENS = {"desktop": {"viewport": VIEWPORT},
 
 
 def _first_screen_shows_a_figure(tab: Page) -> None:
-    """A Plotly chart with data whose top lies within the first screen (no scrolling), measured once the first run
-    has laid the page out (mid-run, on a loaded machine, a later chart was once drawn before the first). Read in one
-    go in the page: a live page (Train) redraws its charts while it polls, so a chart found a moment ago may be gone.
-    """
+    """A Plotly chart with data whose top lies within the first screen (no scrolling), once the first run has laid
+    the page out. Read in one go in the page, over every chart: a live page (Train) redraws its charts while it
+    polls, and Streamlit may remount a chart after a run, so the chart that is first in the page for a moment may
+    be a later one."""
     height = (tab.viewport_size or VIEWPORT)["height"]
     expect(tab.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=FIRST_FIGURE_TIMEOUT_MS)
-    first_chart = f"""() => {{
-        const chart = document.querySelector('[data-testid=stPlotlyChart]');
-        return chart && ({HAS_DATA})(chart) ? {{top: chart.getBoundingClientRect().top + window.scrollY}} : null;
-    }}"""
-    tab.wait_for_function(first_chart, timeout=FIRST_FIGURE_TIMEOUT_MS)
+    highest_with_data = f"""() => Math.min(...Array.from(document.querySelectorAll('[data-testid=stPlotlyChart]'))
+        .filter({HAS_DATA}).map(chart => chart.getBoundingClientRect().top + window.scrollY))"""
     settled(tab, FIRST_FIGURE_TIMEOUT_MS)
-    top = tab.wait_for_function(first_chart, timeout=FIRST_FIGURE_TIMEOUT_MS).json_value()["top"]
-    assert top < height - 100, f"the first figure starts at {top} px, below the first screen"
+    try:  # the first screen shows a chart with data within the time a first visit may take
+        tab.wait_for_function(f"() => ({highest_with_data})() < {height - 100}", timeout=FIRST_FIGURE_TIMEOUT_MS)
+    except PlaywrightTimeoutError:
+        top = tab.evaluate(highest_with_data)
+        raise AssertionError(f"the first figure with data starts at {top} px, below the first screen") from None
 
 
 @pytest.mark.parametrize("screen", SCREENS)
@@ -51,7 +52,11 @@ def test_a_page_opened_fresh_shows_a_figure_at_once(browser: Browser, app_url: s
             top = tab.get_by_test_id("stImage").first.bounding_box()["y"]  # type: ignore[index]
             assert top < tab.viewport_size["height"] - 100, f"the first picture starts at {top} px"  # type: ignore[index]
         else:
-            _first_screen_shows_a_figure(tab)
+            try:
+                _first_screen_shows_a_figure(tab)
+            except AssertionError:  # what the page showed instead, for whoever reads the failure
+                screenshot(f"first_{file.removesuffix('.py')}_{screen}_failed", tab)
+                raise
         expect(tab.get_by_test_id("stException")).to_have_count(0)
         screenshot(f"first_{file.removesuffix('.py')}_{screen}", tab, whole=False)
         # a page that started a job on this first visit (Train, Sensitivity): let it end, so that the tests after
