@@ -45,14 +45,13 @@ TRAIN_QUERY = "epochs=15&batch=32"  # long enough that a run is still training w
 
 # A promise that resolves when the next script run (or fragment run) has started and ended, as the browser sees it.
 RUN_DONE_JS = """() => { window.__runDone = new Promise(resolve => {
+    // a record whose old value is "running" is a run that ended; read from the records, not the attribute's current
+    // value, so that a run shorter than one observer callback (a 0.1 s rerun) is not missed
     const app = document.querySelector('[data-testid="stApp"]');
-    let running = false;
-    const observer = new MutationObserver(() => {
-        const state = app.getAttribute('data-test-script-state');
-        if (state === 'running') running = true;
-        else if (running && state === 'notRunning') { observer.disconnect(); resolve(true); }
+    const observer = new MutationObserver(records => {
+        if (records.some(record => record.oldValue === 'running')) { observer.disconnect(); resolve(true); }
     });
-    observer.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+    observer.observe(app, {attributes: true, attributeFilter: ['data-test-script-state'], attributeOldValue: true});
 }); }"""
 
 # Waits for the promise of RUN_DONE_JS, bounded: a rerun that never starts is an error, not a hang.
