@@ -40,7 +40,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from engine.runs import store
 from tests.e2e.conftest import CHROMIUM_ARGS, VIEWPORT
-from tests.e2e.server import streamlit_server
+from tests.e2e.server import cpu_fraction, server_pid, streamlit_server
 
 ROOT = Path(__file__).resolve().parent.parent
 IDLE_SPAN_S = 10.0  # the CPU window, which begins IDLE_SPAN_S after the last job's end
@@ -64,31 +64,6 @@ WATCH_JS = """() => {
     new MutationObserver(read).observe(document.body, {subtree: true, childList: true, characterData: true});
     read();
 }"""
-
-
-def server_pid(port: str) -> int:
-    """The pid of the ``streamlit run`` serving ``port``, found by its command line."""
-    for entry in Path("/proc").iterdir():
-        try:
-            args = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"streamlit" in b" ".join(args) and port.encode() in args:
-            return int(entry.name)
-    raise RuntimeError(f"no streamlit process on port {port}")
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of ``pid``, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_fraction(pid: int, seconds: float) -> float:
-    """The fraction of one core ``pid`` uses over the next ``seconds``."""
-    start = cpu_seconds(pid)
-    time.sleep(seconds)
-    return (cpu_seconds(pid) - start) / seconds
 
 
 def load_time(browser: Browser, url: str) -> tuple[Page, float]:

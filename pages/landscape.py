@@ -20,6 +20,7 @@ from engine.tasks import Surface
 from optimizers import REGISTRY
 from ui.components import UrlState, download_buttons, escape_markdown, figure_with_caption
 from ui.controls import optimizer_controls, start_inputs, surface_arguments, surface_picker
+from ui.session import until_session_ends
 
 # Heavy ball on the quadratic: the measured map beside the theory's edge lr h < 2 (1 + momentum). (A comment, not a
 # docstring: Streamlit's magic would print a bare string on the page.)
@@ -30,8 +31,10 @@ AXES = (("x", "x axis (columns)"), ("y", "y axis (rows)"))
 
 @st.cache_data(max_entries=16, show_spinner="Running every cell of the map…")
 def _landscape(spec_json: str, tolerance: float) -> Landscape:
-    """The landscape ``spec_json`` (a 64 x 64 map of 200 steps takes about a tenth of a second)."""
-    return compute_landscape(LandscapeSpec.from_json(spec_json), tolerance=tolerance)
+    """The landscape ``spec_json`` (a 64 x 64 map of 200 steps takes about a tenth of a second, 256 x 256 of 2,000
+    steps seconds: it stops if the page's session ends)."""
+    spec = LandscapeSpec.from_json(spec_json)
+    return until_session_ends(lambda ended: compute_landscape(spec, tolerance=tolerance, should_stop=ended))
 
 
 def _axis_names(key: str) -> dict[str, str]:

@@ -27,6 +27,7 @@ from engine.tasks import get_surface
 from engine.theory import divergence_explanation
 from ui.components import UrlState, escape_markdown, figure_with_caption
 from ui.controls import optimizer_controls, start_inputs, surface_arguments, surface_picker, valid_choices
+from ui.session import until_session_ends
 
 # The default comparison: one learning rate for all four, on a quadratic elongated (κ = 30) and turned (30°) so
 # that SGD crawls along the flat axis, heavy ball overshoots and spirals in, Nesterov damps the spiral and Adam's
@@ -45,8 +46,10 @@ PLAYGROUND_ONLY = ("n", "step", "surface3d", "speed")  # not passed on to the La
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _run(spec_json: str) -> list[RunResult]:
-    """The comparison described by ``spec_json`` (2-D runs take well under a second)."""
-    return run_comparison(ComparisonSpec.from_json(spec_json))
+    """The comparison described by ``spec_json`` (2-D runs take up to about two seconds; they stop if the page's
+    session ends)."""
+    spec = ComparisonSpec.from_json(spec_json)
+    return until_session_ends(lambda ended: run_comparison(spec, should_stop=ended))
 
 
 @st.cache_data(max_entries=128, show_spinner=False)

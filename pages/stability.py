@@ -24,6 +24,7 @@ from engine.figures import (
 from engine.runs import RunResult, link_text, playground_comparison, run_comparison, store
 from engine.theory import deadbeat, fastest_kappa, kappa_max, simulate_quadratic, spectral_radius
 from ui.components import UrlState, download_buttons, figure_with_caption, literal
+from ui.session import until_session_ends
 
 DEFAULT = FILTER_PRESETS[-1]  # AutoSGM's default filter
 KAPPA_HIGH = 8.0
@@ -56,7 +57,7 @@ def _playground_runs(link: str) -> list[RunResult]:
     """The AutoSGM runs of a Playground link, rerun; none if it has no AutoSGM. The link is held to the Playground's
     limits (``playground_comparison``): at most its steps for its optimizers, well under a second of 2-D runs."""
     spec = playground_comparison(link, MARGIN_OPTIMIZERS)
-    return [] if spec is None else run_comparison(spec)
+    return [] if spec is None else until_session_ends(lambda ended: run_comparison(spec, should_stop=ended))
 
 
 def _preset(beta: float, gamma: float) -> dict[str, float]:

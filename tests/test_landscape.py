@@ -15,6 +15,7 @@ from engine.figures.landscape import theory_margin
 from engine.runs import (
     Axis,
     LandscapeSpec,
+    LandscapeStopped,
     OptimizerChoice,
     compute_landscape,
     link_text,
@@ -85,6 +86,22 @@ def test_start_axes_equal_runs_from_that_start() -> None:
         alone = run(computed.cell_spec(i, j))
         assert computed.cell_spec(i, j).task_args["start"] == tuple(start)
         assert computed.final_loss[i][j] == pytest.approx(alone.summary["final_loss"], rel=1e-10)
+
+
+def test_a_map_stops_when_asked_and_is_never_returned_cut_short() -> None:
+    spec = landscape("rosenbrock", "adam", "lr=1e-4:1:64:log", "beta1=0:0.99:64", steps=2000)
+    asked: list[int] = []
+
+    def stop_after_ten_steps() -> bool:
+        asked.append(1)
+        return len(asked) > 10
+
+    with pytest.raises(LandscapeStopped, match="stopped before its 2000 steps"):
+        compute_landscape(spec, should_stop=stop_after_ten_steps)
+    assert len(asked) == 11  # asked before every step, and no step after it said stop
+    whole = compute_landscape(landscape("quadratic", "sgd", "lr=0.01:0.1:3", "x0=-1:1:2", steps=30),
+                              should_stop=lambda: False)
+    assert whole.cells == 6 and whole.diverged == 0
 
 
 def test_the_quadratic_map_converges_inside_the_theorys_region_and_diverges_far_outside() -> None:

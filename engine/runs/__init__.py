@@ -11,6 +11,7 @@ from engine.runs.landscape import (
     Axis,
     Landscape,
     LandscapeSpec,
+    LandscapeStopped,
     check_tolerance,
     compute_landscape,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "ComparisonSpec",
     "Landscape",
     "LandscapeSpec",
+    "LandscapeStopped",
     "MeanCI",
     "OptimizerChoice",
     "Param",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -264,9 +265,16 @@ def check_tolerance(tolerance: float | None) -> float | None:
     return None if tolerance is None else check_number(OWNER, "tolerance", tolerance, low=0.0, low_open=True)
 
 
-def compute_landscape(spec: LandscapeSpec, *, tolerance: float | None = None) -> Landscape:
+class LandscapeStopped(Exception):
+    """A landscape's computation was asked to stop before its last step (``compute_landscape``'s ``should_stop``):
+    a map cut short is never returned as if it were whole."""
+
+
+def compute_landscape(spec: LandscapeSpec, *, tolerance: float | None = None,
+                      should_stop: Callable[[], bool] | None = None) -> Landscape:
     """Run every cell of ``spec`` as one batch and measure it (``Landscape``); ``tolerance`` (> 0) also counts the
-    steps until the loss first falls below it.
+    steps until the loss first falls below it. ``should_stop()``, asked before every step, ends the computation
+    with ``LandscapeStopped`` (a page's session that ended: a 256 x 256 map of 2,000 steps takes seconds).
 
     Run r = i * columns + j is cell (i, j): the x axis' values repeat along a row, the y axis' stay for a row. An
     axis over a hyperparameter becomes that hyperparameter's [R] tensor, one over ``x0`` / ``y0`` a column of the
@@ -298,7 +306,9 @@ def compute_landscape(spec: LandscapeSpec, *, tolerance: float | None = None) ->
     def observe(step: int, loss: torch.Tensor, active: torch.Tensor) -> None:
         reached.masked_fill_((loss < tolerance) & active & (reached == 0), step)
 
-    fate = batch.run(spec.steps, observe=None if tolerance is None else observe)
+    fate = batch.run(spec.steps, observe=None if tolerance is None else observe, should_stop=should_stop)
+    if "cancelled" in fate.status:
+        raise LandscapeStopped(f"{OWNER}: stopped before its {spec.steps} steps ended")
     final = surface.at(batch.point.detach()).tolist()
     seconds = time.perf_counter() - started
 

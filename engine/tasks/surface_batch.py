@@ -61,13 +61,18 @@ class SurfaceBatch:
         self.frozen_points = self.point.detach()[:0].clone()  # where each of them stays
 
     def run(self, steps: int, *, log_every: int = 1, recorders: Sequence[Recorder] | None = None,
-            observe: LossObserver | None = None) -> BatchFate:
+            observe: LossObserver | None = None, should_stop: Callable[[], bool] | None = None) -> BatchFate:
         """Step every run up to ``steps`` times; with ``recorders`` (one per run) record telemetry every
-        ``log_every`` steps and honour their ``stop``."""
+        ``log_every`` steps and honour their ``stop``. ``should_stop()``, asked before every step, ends every run
+        still going ``cancelled`` (whoever asked for them is gone: a page's session that ended)."""
         fate, point = self.fate, self.point
         done = torch.tensor(fate.steps_done, device=point.device)  # steps each run completed
         previous: list[list[float]] | None = None
         for step in range(1, steps + 1):
+            if should_stop is not None and should_stop():
+                for run in self._newly(torch.ones_like(fate.active)):
+                    fate.end(run, "cancelled")
+                break
             if recorders is not None:
                 cancelled = [run for run, recorder in enumerate(recorders)
                              if fate.status[run] == "finished" and recorder.stop()]

@@ -1,4 +1,5 @@
-"""`streamlit run app.py` on a free localhost port, for the browser tests and benchmarks/bench_ui.py."""
+"""`streamlit run app.py` on a free localhost port, for the browser tests and the benchmarks, and the CPU its process
+uses (read from /proc)."""
 
 import os
 import socket
@@ -54,3 +55,28 @@ def streamlit_server(root: Path, home: Path, log_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def server_pid(port: str) -> int:
+    """The pid of the ``streamlit run`` serving ``port``, found by its command line."""
+    for entry in Path("/proc").iterdir():
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"streamlit" in b" ".join(args) and port.encode() in args:
+            return int(entry.name)
+    raise RuntimeError(f"no streamlit process on port {port}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid``, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_fraction(pid: int, seconds: float) -> float:
+    """The fraction of one core ``pid`` uses over the next ``seconds``."""
+    start = cpu_seconds(pid)
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - start) / seconds
