@@ -168,7 +168,7 @@ def sweep_controls(url: UrlState) -> Config:
         st.error(literal(f"This storage cannot be opened: {error}"), icon=":material/error:")
         storage_url = None
     name = url.text_input("sweep name", "name", "my-sweep", help="Its studies are <name>:<optimizer>; starting "
-                          "an existing sweep again continues it.")
+                          "an existing sweep again continues it.", check=studies.check_sweep_name)
     note = st.container()
     if not keys:
         note.info("Pick at least one optimizer to tune.", icon=":material/tune:")

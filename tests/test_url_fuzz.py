@@ -148,3 +148,12 @@ def test_a_link_never_chooses_the_sweeps_storage(repo_root: Path, tmp_path: Path
     assert "storage" not in at.query_params  # the link's parameter is dropped, and no field takes one
     assert not [field for field in at.text_input if "storage" in (field.key or "")]
     assert any(redacted(default_storage()) in literal(caption.value) for caption in at.caption)
+
+
+@pytest.mark.parametrize("name", ["a:b", "x" * 81, "   "])
+def test_a_links_sweep_name_is_checked_at_the_url(repo_root: Path, name: str) -> None:
+    at = open_link(repo_root, "sweeps.py", {"name": name, "task": "rosenbrock"})
+    assert not at.exception and not at.error  # refused at the URL, not by the sweep when it is built
+    assert at.text_input(key="sweeps.name").value == "my-sweep"
+    assert any("name=" in literal(warning.value) and "1 to 80 characters" in literal(warning.value)
+               for warning in at.warning)

@@ -74,6 +74,15 @@ class Mode:
                    search_space.from_dict(data.get("space", {})))
 
 
+def check_sweep_name(name: str) -> str:
+    """``name`` if it can name a sweep (its studies are ``<name>:<mode>``); ``ValueError`` naming the field and what it
+    accepts otherwise."""
+    stripped = name.strip()
+    if not stripped or ":" in stripped or len(stripped) > 80:
+        raise ValueError(f"sweep: invalid name={name!r}; expected 1 to 80 characters without ':'")
+    return name
+
+
 @dataclass(frozen=True)
 class SweepSpec:
     """A sweep: ``trials`` trials for every mode (equal budgets), each a run of ``epochs`` (MNIST-1D) or ``steps``
@@ -93,9 +102,7 @@ class SweepSpec:
 
     def __post_init__(self) -> None:
         owner = "sweep"
-        name = self.name.strip()
-        if not name or ":" in name or len(name) > 80:
-            raise ValueError(f"{owner}: invalid name={self.name!r}; expected 1 to 80 characters without ':'")
+        check_sweep_name(self.name)
         if not self.modes:
             raise ValueError(f"{owner}: invalid modes=(); expected at least one optimizer")
         labels = [mode.label for mode in self.modes]
