@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.home import atomic_file
 from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, RunSpec, store
 
 
@@ -168,3 +169,17 @@ def test_a_listing_reads_each_file_once_until_it_changes(home: Path) -> None:
     path.write_text(json.dumps(payload))
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))  # a coarse clock: a new time
     assert store.list_runs()[0].status == "cancelled"
+
+
+def test_a_file_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None:
+    path = tmp_path / "runs" / "run.json"
+    with atomic_file(path) as file:
+        file.write("first")
+    with pytest.raises(RuntimeError, match="crash"), atomic_file(path) as file:
+        file.write("half of the sec")
+        raise RuntimeError("crash mid-write")
+    assert path.read_text() == "first"  # the old contents, never half of the new
+    assert [entry.name for entry in path.parent.iterdir()] == ["run.json"]  # no temporary file left behind
+    with atomic_file(path, binary=True) as file:
+        file.write(b"\x00second")
+    assert path.read_bytes() == b"\x00second"

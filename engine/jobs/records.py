@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.home import optiscope_home
+from engine.home import atomic_file, optiscope_home
 from engine.jobs.state import ENDED, JobState
 from engine.runs import ComparisonSpec
 
@@ -54,11 +52,8 @@ def write(record: JobRecord) -> None:
     text = json.dumps({"format": FORMAT, "job_id": record.job_id, "comparison": record.comparison.to_dict(),
                        "submitted_at": record.submitted_at, "state": record.state, "error": record.error,
                        "ended_at": record.ended_at}, sort_keys=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
-                                     delete=False) as file:
+    with atomic_file(path) as file:
         file.write(text)
-    os.replace(file.name, path)
 
 
 def read(job_id: str) -> JobRecord | None:

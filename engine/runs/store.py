@@ -19,15 +19,13 @@ import functools
 import hashlib
 import io
 import json
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.home import optiscope_home
+from engine.home import atomic_file, optiscope_home
 from engine.runs.result import RunResult
 from engine.runs.spec import ComparisonSpec, RunSpec
 from optimizers.validation import short_repr
@@ -99,7 +97,8 @@ def save(result: RunResult, *, job_id: str | None = None, comparison: Comparison
     key = "".join(c if c.isalnum() or c == "_" else "-" for c in data["spec"]["optimizer"]["key"])
     path = runs_dir() / f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{digest}-{key}{_SUFFIX}"
     try:
-        _write_atomic(path, text)
+        with atomic_file(path) as file:
+            file.write(text)
     except OSError as error:
         raise OSError(f"store: cannot save the run in {path.parent}: {error.strerror or error}") from error
     return path
@@ -257,20 +256,3 @@ def _read_file(path: Path, mtime_ns: int, size: int) -> _RunFile:
 
 def _report(path: Path, error: object) -> None:
     warnings.warn(f"store: skipping the unreadable run file {path} ({error})", RuntimeWarning, stacklevel=4)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then ``os.replace`` it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
-                                     delete=False) as file:
-        temporary = Path(file.name)
-        try:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        except BaseException:
-            file.close()
-            temporary.unlink(missing_ok=True)
-            raise
-    os.replace(temporary, path)

@@ -19,9 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import random
-import tempfile
 import threading
 import warnings
 import zipfile
@@ -33,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.home import optiscope_home
+from engine.home import atomic_file, optiscope_home
 from optimizers.validation import check_number
 
 FEATURES = 40
@@ -201,14 +199,8 @@ def _read(path: Path) -> dict[str, np.ndarray] | None:
 
 def _write(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write the arrays atomically (temporary file, then ``os.replace``); a failure is reported, never fatal."""
-    temporary = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as file:
-            temporary = Path(file.name)
+        with atomic_file(path, binary=True) as file:
             np.savez(file, **arrays)
-        os.replace(temporary, path)
     except OSError as error:
         warnings.warn(f"mnist1d: could not write the cache file {path} ({error})", RuntimeWarning, stacklevel=3)
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
