@@ -210,8 +210,26 @@ def test_the_table_shows_divergence_steps_and_leaves_diverged_losses_out(
     assert finished.startswith("SGD (lr=0.0005)") and finished.endswith("0/2")
 
 
-def test_runs_that_cannot_be_saved_exit_1_with_a_message(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Issue 14: with a runs folder that cannot be written the CLI printed "saved 2 runs" and exited 0."""
+def test_a_runs_folder_that_cannot_be_written_is_refused_before_running(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 14: with a runs folder that cannot be written the CLI ran every run, printed "saved 2 runs" and exited
+    0; it now exits 2 with one line before any run (and --no-save runs without saving)."""
+    home.mkdir(parents=True)
+    (home / "runs").write_text("a file where the folder should be")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "rosenbrock", "adam", "sgd", "--steps", "5", "--quiet"])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.strip().splitlines()) == 1, "one line, and no run ran"
+    assert f"store: cannot save runs in {home / 'runs'}" in captured.err and "--no-save" in captured.err
+    assert cli.main(["run", "rosenbrock", "adam", "--steps", "5", "--quiet", "--no-save"]) == 0
+
+
+def test_runs_that_cannot_be_saved_after_all_exit_1_with_a_message(
+        home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A runs folder that could be written when the runs began but not when they end (a full disk, a folder
+    replaced meanwhile): the table is still shown, no "saved" line, exit 1 with the reason."""
+    monkeypatch.setattr(store, "check_writable", lambda: None)  # it could be written when the check ran
     home.mkdir(parents=True)
     (home / "runs").write_text("a file where the folder should be")
     assert cli.main(["run", "rosenbrock", "adam", "sgd", "--steps", "5", "--quiet"]) == 1

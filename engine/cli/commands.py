@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             spec = run.comparison_from_args(args)
-            check_before_running(spec.device, args.out)
+            check_before_running(spec.device, args.out, save=not args.no_save)
         elif args.command == "landscape":
             return landscape.run(args)
         elif args.command == "sensitivity":

@@ -11,7 +11,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from engine.runs import resolve_device
+from engine.runs import resolve_device, store
 
 
 def progress_bar(quiet: bool, unit: str, total: int | None = None) -> tqdm:
@@ -45,12 +45,19 @@ def task_args_from(assignments: Sequence[str]) -> dict[str, Any]:
     return task_args
 
 
-def check_before_running(device: str, out: Path | None) -> None:
-    """Refuse, before any work, a ``--device`` this machine does not have (``cuda`` without a GPU, ``cuda:99``) and an
-    ``--out`` that cannot be written (``check_output``): ``ValueError`` naming the option, the value and why."""
+def check_before_running(device: str, out: Path | None, *, save: bool = False) -> None:
+    """Refuse, before any work, a ``--device`` this machine does not have (``cuda`` without a GPU, ``cuda:99``), an
+    ``--out`` that cannot be written (``check_output``) and, when the runs are to be ``save``d, a runs folder that
+    cannot be written: ``ValueError`` naming the option or folder, the value and why."""
     resolve_device(device)
     if out is not None:
         check_output(out)
+    if save:
+        try:
+            store.check_writable()
+        except OSError as error:
+            raise ValueError(f"cli: {error}; set $OPTISCOPE_HOME to a folder you can write, or pass --no-save") \
+                from None
 
 
 def check_output(path: Path) -> None:

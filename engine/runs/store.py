@@ -19,6 +19,7 @@ import functools
 import hashlib
 import io
 import json
+import tempfile
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -76,6 +77,18 @@ class _RunFile:
     job_id: str | None
     comparison: ComparisonSpec | None
     result: RunResult
+
+
+def check_writable() -> None:
+    """Refuse, before any run, a runs folder that cannot be written (created if missing, then a file tried in it):
+    ``OSError`` naming the folder and why, so that nobody waits for runs that could not be saved."""
+    folder = runs_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise OSError(f"store: cannot save runs in {folder}: {error.strerror or error}") from error
 
 
 def save(result: RunResult, *, job_id: str | None = None, comparison: ComparisonSpec | None = None) -> Path:
