@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.components import app_pages
+from ui.navigation import app_pages
 
 HERE = Path(__file__).parent
 
@@ -13,6 +13,6 @@ st.logo(HERE / "assets" / "logo.svg", size="large")
 st.sidebar.caption("Optimizer dynamics, seen from the inside.")
 
 # The app's pages, listed in the sidebar by title and icon. (A fresh server's first request runs in Streamlit's
-# legacy pages/ mode, without this file: ui.components.leave_legacy_navigation reroutes it here.)
+# legacy pages/ mode, without this file: ui.navigation.leave_legacy_navigation reroutes it here.)
 page = st.navigation(app_pages())
 page.run()

@@ -32,7 +32,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from benchmarks.bench_ui import TIMEOUT_MS, plain_rerun, settle, streamlit_app
 from tests.e2e.conftest import CHROMIUM_ARGS, HAS_DATA, VIEWPORT
-from ui.components import PAGES
+from ui.navigation import PAGES
 
 TARGET_S = 2.0
 JOB_END_TIMEOUT_MS = 300_000  # a page's first-visit job (a small default) ends within minutes even on a busy machine

@@ -19,7 +19,9 @@ from engine.figures import (
     zplane_figure,
 )
 from engine.theory import LowpassResponse, lowpass
-from ui.components import UrlState, download_buttons, figure_with_caption, literal
+from ui.figures import download_buttons, figure_with_caption
+from ui.text import literal
+from ui.url_state import UrlState
 
 DEFAULT = FILTER_PRESETS[-1]  # AutoSGM's default filter
 DEBIAS = {"true": "seed 1/(1-β^t)", "exact": "exact", "false": "off"}  # AutoSGM's own debias option values

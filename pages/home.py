@@ -5,7 +5,8 @@ import streamlit as st
 
 from engine.lessons import load_lessons
 from optimizers import REGISTRY
-from ui.components import PAGE_GUIDE, PAGES, optimizer_cards, picture_card
+from ui.cards import optimizer_cards, picture_card
+from ui.navigation import PAGE_GUIDE, PAGES
 
 st.title("Optiscope")
 st.markdown("An interactive optimizer-dynamics explorer: pick optimizers and their hyperparameters, and watch what "

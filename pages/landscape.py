@@ -18,9 +18,11 @@ from engine.runs import (
 )
 from engine.tasks import Surface
 from optimizers import REGISTRY
-from ui.components import UrlState, download_buttons, escape_markdown, figure_with_caption
 from ui.controls import optimizer_controls, start_inputs, surface_arguments, surface_picker
+from ui.figures import download_buttons, figure_with_caption
 from ui.session import until_session_ends
+from ui.text import escape_markdown
+from ui.url_state import UrlState
 
 # Heavy ball on the quadratic: the measured map beside the theory's edge lr h < 2 (1 + momentum). (A comment, not a
 # docstring: Streamlit's magic would print a bare string on the page.)

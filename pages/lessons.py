@@ -18,8 +18,9 @@ from engine.lessons import (
     step_figures,
     step_link,
 )
-from ui.components import UrlState, escape_markdown
 from ui.controls import hyperparam_control
+from ui.text import escape_markdown
+from ui.url_state import UrlState
 
 LINK_ICONS = {"Playground": ":material/scatter_plot:", "Landscape": ":material/grid_on:",
               "Filter Lab": ":material/filter_alt:", "Stability": ":material/radar:",

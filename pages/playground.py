@@ -25,9 +25,11 @@ from engine.runs import (
 )
 from engine.tasks import get_surface
 from engine.theory import divergence_explanation
-from ui.components import UrlState, escape_markdown, figure_with_caption
 from ui.controls import optimizer_controls, start_inputs, surface_arguments, surface_picker, valid_choices
+from ui.figures import figure_with_caption
 from ui.session import until_session_ends
+from ui.text import escape_markdown
+from ui.url_state import UrlState
 
 # The default comparison: one learning rate for all four, on a quadratic elongated (κ = 30) and turned (30°) so
 # that SGD crawls along the flat axis, heavy ball overshoots and spirals in, Nesterov damps the spiral and Adam's

@@ -21,16 +21,11 @@ from engine.runs import (
 )
 from engine.tasks import MNIST1D, steps_per_epoch
 from optimizers import REGISTRY, HyperParam
-from ui.components import (
-    UrlState,
-    duration,
-    escape_markdown,
-    figure_with_caption,
-    job_actions,
-    poll_job,
-    stop_polling,
-)
 from ui.controls import optimizer_controls, valid_choices
+from ui.figures import figure_with_caption
+from ui.jobs import job_actions, poll_job, stop_polling
+from ui.text import duration, escape_markdown
+from ui.url_state import UrlState
 
 # Adam against plain SGD over the learning rate first: the contrast the page exists to show. (A comment, not a
 # docstring: Streamlit's magic would print a bare string on the page.)

@@ -23,8 +23,10 @@ from engine.figures import (
 )
 from engine.runs import RunResult, link_text, playground_comparison, run_comparison, store
 from engine.theory import deadbeat, fastest_kappa, kappa_max, simulate_quadratic, spectral_radius
-from ui.components import UrlState, download_buttons, figure_with_caption, literal
+from ui.figures import download_buttons, figure_with_caption
 from ui.session import until_session_ends
+from ui.text import literal
+from ui.url_state import UrlState
 
 DEFAULT = FILTER_PRESETS[-1]  # AutoSGM's default filter
 KAPPA_HIGH = 8.0

@@ -38,7 +38,10 @@ from engine.sweeps import background as sweep_jobs
 from engine.tasks import MNIST1D, get_task, named_tasks
 from optimizers import REGISTRY
 from ui.claims import claim_section, verdict_table
-from ui.components import UrlState, download_buttons, escape_markdown, figure_with_caption, literal, stop_polling
+from ui.figures import download_buttons, figure_with_caption
+from ui.jobs import stop_polling
+from ui.text import escape_markdown, literal
+from ui.url_state import UrlState
 
 POLL_SECONDS = 1.5
 DEFAULT_OPTIMIZERS = ("adam", "sgd")

@@ -27,16 +27,11 @@ from engine.figures import (
 from engine.jobs import Busy, JobStatus, UnknownJob, get_manager
 from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, group_runs, mean_ci, store
 from engine.tasks import MNIST1D, get_task, steps_per_epoch
-from ui.components import (
-    UrlState,
-    duration,
-    escape_markdown,
-    figure_with_caption,
-    job_actions,
-    poll_job,
-    stop_polling,
-)
 from ui.controls import optimizer_controls, valid_choices
+from ui.figures import figure_with_caption
+from ui.jobs import job_actions, poll_job, stop_polling
+from ui.text import duration, escape_markdown
+from ui.url_state import UrlState
 
 # One per slot: Adam and AGAW (an Adam warmup) tuned to about the same learning rate, then two baselines.
 # (A comment, not a docstring: Streamlit's magic would print a bare string on the page.)

@@ -21,7 +21,8 @@ from playwright.sync_api import Page, sync_playwright
 from engine.lessons import load_lessons
 from tests.e2e.conftest import HAS_DATA
 from tests.e2e.server import streamlit_server
-from ui.components import PAGES, PICTURES_DIR
+from ui.cards import PICTURES_DIR
+from ui.navigation import PAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDTH_PX = 480  # a card is about a quarter of a 1440 px screen

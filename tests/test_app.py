@@ -9,15 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from engine.lessons import load_lessons
 from optimizers import REGISTRY, HyperParam
-from ui.components import (
-    HYPERPARAM_COLUMNS,
-    PAGE_GUIDE,
-    PAGES,
-    PAGES_DIR,
-    PICTURES_DIR,
-    hyperparam_row,
-    leave_legacy_navigation,
-)
+from ui.cards import HYPERPARAM_COLUMNS, PICTURES_DIR, hyperparam_row
+from ui.navigation import PAGE_GUIDE, PAGES, PAGES_DIR, leave_legacy_navigation
 
 RESEARCH_FIRST = sorted(REGISTRY.values(), key=lambda info: not info.research)  # stable: registry order within
 
@@ -99,7 +92,7 @@ def test_hyperparam_row(hp: HyperParam, expected: dict[str, str]) -> None:
 
 
 def test_the_router_has_a_page_per_file_in_pages() -> None:
-    """app.py routes every page in pages/ (a new page file needs its line in ``ui.components.PAGES``), at the URL
+    """app.py routes every page in pages/ (a new page file needs its line in ``ui.navigation.PAGES``), at the URL
     paths that shared links name; Home is the default page, at /."""
     assert sorted(file for file, *_ in PAGES) == sorted(path.name for path in PAGES_DIR.glob("*.py"))
     assert [(title, url_path) for _, title, _, url_path in PAGES] == [

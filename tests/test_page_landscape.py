@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine.runs import Axis, LandscapeSpec, OptimizerChoice, compute_landscape
 from tests.test_pages_theory import literal, open_page, specs, values, warnings
-from ui.components import escape_markdown
+from ui.text import escape_markdown
 
 LANDSCAPE, PLAYGROUND = "pages/landscape.py", "pages/playground.py"
 SMALL = {"xn": "12", "yn": "8", "steps": "100"}  # a quick map for most tests

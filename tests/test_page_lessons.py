@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from engine.lessons import Lesson, load_lessons, model, step_link
 from tests.test_lessons import GOOD_STEP, write
 from tests.test_pages_theory import literal, open_page
-from ui.components import escape_markdown
+from ui.text import escape_markdown
 
 LESSONS = "pages/lessons.py"
 ALL = load_lessons()

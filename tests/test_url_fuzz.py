@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from engine.runs.playground_link import STEPS_RANGE
 from engine.sweeps import default_storage, redacted
 from tests.test_pages_theory import literal
-from ui.components import PAGES
+from ui.navigation import PAGES
 
 TIMEOUT_S = 30  # per script run: a link never makes a page work longer than this
 MARKUP = ("<script>alert(1)</script>", "**bold**", "__import__('os')")

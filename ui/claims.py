@@ -13,7 +13,9 @@ import streamlit as st
 from engine.figures import SWEEP_CAPTIONS, claims_figure, verdicts_figure
 from engine.sweeps import background as sweep_jobs
 from engine.sweeps import claims, shipped_result, verdict_rows
-from ui.components import duration, escape_markdown, figure_with_caption, stop_polling
+from ui.figures import figure_with_caption
+from ui.jobs import stop_polling
+from ui.text import duration, escape_markdown
 
 
 def verdict_table(known: dict[str, claims.Claim]) -> None:

@@ -10,7 +10,8 @@ from engine.runs import CONDITION_RANGE, ROTATION_RANGE, OptimizerChoice
 from engine.tasks import EXPR_DOMAIN, EXPR_PREFIX, EXPR_START, SURFACES, Surface, get_surface, surface_argument_names
 from optimizers import REGISTRY, HyperParam
 from optimizers.registry import HyperValue
-from ui.components import UrlState, escape_markdown, plain_number
+from ui.text import escape_markdown, plain_number
+from ui.url_state import UrlState
 
 # --- surface controls ---------------------------------------------------------------------------------------------
 
