@@ -44,6 +44,9 @@ class Recorder:
     def tick(self) -> None:
         pass
 
+    def end(self, outcome: object) -> None:
+        pass
+
 
 def sequential(runs: list[RunSpec], device: torch.device) -> None:
     task = get_task(MNIST1D)

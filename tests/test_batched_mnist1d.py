@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,7 @@ def home(tmp_path_factory: pytest.TempPathFactory, mnist1d_cache: Path) -> Itera
 
 class Recorder:
     """The runner's progress tracker as a task sees it; ``stop_after``: ask the run to stop once it took that many
-    steps."""
+    steps. ``early``: the outcome a batch handed over when the run ended before it (``Recorder.end``)."""
 
     def __init__(self, stop_after: int | None = None) -> None:
         self.records: list[dict[str, float]] = []
@@ -46,6 +47,7 @@ class Recorder:
         self.steps = 0
         self.asked = 0  # how often ``stop`` was asked
         self.stop_after = stop_after
+        self.early: Outcome | None = None
 
     def stop(self) -> bool:
         self.asked += 1
@@ -53,6 +55,10 @@ class Recorder:
 
     def tick(self) -> None:
         self.steps += 1
+
+    def end(self, outcome: Outcome) -> None:
+        assert self.early is None, "a run ends once"
+        self.early = outcome
 
 
 Run = tuple[Outcome, Recorder]
@@ -87,6 +93,10 @@ def _assert_same(batched: Run, alone: Run, label: str) -> None:
         reference.status, reference.diverged_at, reference.reason), label
     assert outcome.summary.keys() == reference.summary.keys(), label
     assert outcome.summary["steps_done"] == reference.summary["steps_done"], label
+    if recorder.early is not None:  # what went out when it ended is what the batch says at its end, but the time
+        assert recorder.early.status != "finished" and recorder.early.summary["seconds"] <= outcome.summary["seconds"]
+        assert replace(recorder.early, summary={**recorder.early.summary, "seconds": 0}) == \
+            replace(outcome, summary={**outcome.summary, "seconds": 0}), label
     assert _close(outcome.summary["final_val_loss"], reference.summary["final_val_loss"], 1e-4), label
     assert (recorder.steps, recorder.asked) == (expected.steps, expected.asked), label
     for kind in ("records", "epochs"):
@@ -155,6 +165,7 @@ def test_a_diverging_run_ends_as_alone_and_the_others_go_on_untouched() -> None:
     _assert_all_same(runs, batched, alone)
     statuses = [outcome.status for outcome, _ in batched]
     assert statuses == ["diverged", "finished", "diverged", "finished"]
+    assert [recorder.early is not None for _, recorder in batched] == [True, False, True, False]  # told at once
     assert batched[0][0].diverged_at not in (None, 5)  # found in the sync of a later logged step, as alone
 
 
@@ -197,9 +208,23 @@ def test_a_cancelled_run_ends_with_its_steps_and_the_others_go_on() -> None:
     _assert_all_same(runs, batched, alone)
     (sgd, _), (adam, recorder), (momentum, _) = batched
     assert adam.status == "cancelled" and adam.summary["steps_done"] == 35 and len(recorder.epochs) == 1
+    assert recorder.early is not None and recorder.early.status == "cancelled"  # told at once, not at the end
     assert sgd.status == momentum.status == "finished"
 
 
 def test_requests_out_of_group_order_come_back_in_their_order_with_a_record_every_step() -> None:
     runs = _runs("adam", "sgd:lr=0.1", "adam:lr=0.003", epochs=1, log_every=1)  # adam's rows are laid out together
     _assert_all_same(runs, _together(runs), _alone(runs))
+
+
+def test_a_run_that_ends_before_its_batch_is_reported_at_once() -> None:
+    """Issue 14: a batch reported every result when it ended, so a crash meanwhile lost the runs that had ended (a
+    diverged run, an optimizer cancelled alone); now such a run goes out (``on_result``, where a job saves it) when
+    it ends, while the others still train, and the results still come back in the comparison's order."""
+    spec = ComparisonSpec(MNIST1D, (OptimizerChoice.parse("sgd:lr=1000000"), OptimizerChoice.parse("adam")),
+                          epochs=2, seeds=(0, 1), log_every=5, task_args=SMALL, device="cpu")
+    reported: list[str] = []
+    results = run_comparison(spec, on_result=lambda result: reported.append(result.spec.optimizer.key))
+    assert reported == ["sgd", "sgd", "adam", "adam"]  # the diverged runs first, as they ended
+    assert [(result.spec.optimizer.key, result.status) for result in results] == [
+        ("sgd", "diverged"), ("adam", "finished"), ("sgd", "diverged"), ("adam", "finished")]

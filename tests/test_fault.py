@@ -2,10 +2,10 @@
 interrupted (never cancelled) with the run that had ended, and resumes the rest.
 
 The server stand-in is what ``streamlit run`` holds the jobs in: the engine's job manager (``get_manager``), in a
-subprocess of its own, training MNIST-1D in a spawned worker as the Train page does. One optimizer of the job is
-cancelled first, so that one run has ended (and been saved) while the other still trains when the server is killed.
-The stand-in runs the comparison's runs one after another (``sequential``): batched, the runs of one batch report
-their results together when the batch ends, so none would have ended yet at the kill.
+subprocess of its own, training MNIST-1D in a spawned worker as the Train page does (the runs as one batch). One
+optimizer of the job is cancelled first, so that one run has ended (and been saved, at once, although its batch goes
+on) while the other still trains when the server is killed. ``tests/e2e/test_fault_e2e.py`` does the same through a
+real server and its Train page.
 """
 
 import os
@@ -25,11 +25,10 @@ SPEC = ComparisonSpec(MNIST1D, (OptimizerChoice.parse("adam:lr=0.0047"), Optimiz
 
 # The server: submit, cancel the first optimizer once it trains, wait for its run to be saved, print the job's id.
 SERVER = f"""
-import functools
 import time
 from engine.jobs import JobManager
-from engine.runs import ComparisonSpec, run_comparison, store
-manager = JobManager(functools.partial(run_comparison, sequential=True), mode="process")
+from engine.runs import ComparisonSpec, store
+manager = JobManager(mode="process")
 job_id = manager.submit(ComparisonSpec.from_json({SPEC.to_json()!r}))
 while not manager.poll(job_id).partials:
     time.sleep(0.05)

@@ -16,14 +16,16 @@ and the other optimizers go on.
 
 Live telemetry: with ``on_telemetry``, each progress report also hands over the rows that each run in progress
 logged since the previous report (a ``Telemetry`` per run), so a page can draw the curves while they grow; each
-run's ``RunResult`` still comes whole through ``on_result`` when it ends (batched: when the batch ends).
+run's ``RunResult`` still comes whole through ``on_result`` when it ends (batched: when the batch ends, or at once
+for a run that ends before it, in a task that tells its recorder so: ``Recorder.end``).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import torch
@@ -85,6 +87,8 @@ class _RunRecorder:
     epochs: list[dict[str, float]] = field(default_factory=list)
     steps: int = 0
     stopped: bool = False  # it was told to stop
+    report: Callable[[Outcome], RunResult] | None = None  # how a run of a batch that ends before it goes out
+    result: RunResult | None = None  # a run of a batch that ended before it, as it went out
 
     def stop(self) -> bool:
         self.stopped = self.tracker.stop_all() or self.tracker.optimizer_stopped(self.optimizer)
@@ -93,6 +97,12 @@ class _RunRecorder:
     def tick(self) -> None:
         self.steps += 1
         self.tracker.tick()
+
+    def end(self, outcome: Outcome) -> None:
+        """The run ended before its batch: its result goes out now, and its rows no longer as telemetry."""
+        if self.report is not None and self.result is None:
+            self.tracker.sent[self.index] = (len(self.records), len(self.epochs))
+            self.result = self.report(outcome)
 
 
 @dataclass
@@ -204,11 +214,17 @@ def run(
 
 
 def _run_each(runs: list[tuple[int, RunSpec, int]], tracker: _Tracker,
-              on_result: Callable[[RunResult], None] | None) -> list[RunResult]:
+              on_result: Callable[[RunResult], None] | None,
+              ended: Mapping[int, RunResult] | None = None) -> list[RunResult]:
     """Run each (position, spec, optimizer position) alone, in order, under ``tracker``; the results of the runs
-    started."""
+    started. A run whose result already went out (by position in ``ended``: it ended in a batch that then raised)
+    keeps it and is not run again."""
     results = []
     for index, spec, optimizer in runs:
+        if ended and index in ended:
+            tracker.steps_done += spec.total_steps
+            results.append(ended[index])
+            continue
         if tracker.optimizer_stopped(optimizer):  # its optimizer was stopped before this run began: skip it
             tracker.steps_done += spec.total_steps
             continue
@@ -221,7 +237,7 @@ def _run_each(runs: list[tuple[int, RunSpec, int]], tracker: _Tracker,
         except Exception as error:  # this run's failure is this run's: the others go on
             outcome = _failed_outcome(recorder, error, time.perf_counter() - started)
         tracker.end(spec.total_steps)
-        results.append(_result(recorder, outcome, device_name(device), on_result))
+        results.append(_result(recorder, outcome, device=device_name(device), on_result=on_result))
         if outcome.status == "cancelled" and tracker.stop_all():
             break
     tracker.report()
@@ -240,12 +256,15 @@ def _run_together(runs: list[tuple[int, RunSpec, int]], tracker: _Tracker,
     first = started[0][1]
     task = first.task_info
     device = resolve_device(first.device, gpu_by_default=task.gpu_by_default)
+    for recorder in recorders:  # a run that ends before the batch goes out at once (``Recorder.end``)
+        recorder.report = functools.partial(_result, recorder, device=device_name(device), on_result=on_result)
     try:
         outcomes = task.run_batch([spec for _, spec, _ in started], device, recorders)
     except Exception:  # which run raised is unknown: each runs again alone, and only those that raise end failed
-        return _run_each(started, tracker, on_result)
+        ended = {recorder.index: recorder.result for recorder in recorders if recorder.result is not None}
+        return _run_each(started, tracker, on_result, ended)
     tracker.end(sum(spec.total_steps for _, spec, _ in started))
-    results = [_result(recorder, outcome, device_name(device), on_result)
+    results = [recorder.result or _result(recorder, outcome, device=device_name(device), on_result=on_result)
                for recorder, outcome in zip(recorders, outcomes, strict=True)]
     tracker.report()
     return results
@@ -261,7 +280,7 @@ def _failed_outcome(recorder: _RunRecorder, error: Exception, seconds: float) ->
     return Outcome("diverged", summary, step, f"the run failed at step {step}: {type(error).__name__}: {error}")
 
 
-def _result(recorder: _RunRecorder, outcome: Outcome, device: str,
+def _result(recorder: _RunRecorder, outcome: Outcome, *, device: str,
             on_result: Callable[[RunResult], None] | None) -> RunResult:
     """The run's result from its rows, its outcome and the device it ran on, handed to ``on_result``."""
     result = RunResult(recorder.spec, outcome.status, recorder.records, recorder.epochs, outcome.summary,

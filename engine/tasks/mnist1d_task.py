@@ -230,13 +230,13 @@ class MNIST1DBatch:
         batch_size, log_every, per_epoch = settings.batch_size, settings.log_every, steps_per_epoch(settings.batch_size)
         pending_steps: list[int] = []  # the steps since the last check, whose [R] losses are checked in one sync
         pending: list[Tensor] = []
-        step = 0
+        step, started = 0, time.perf_counter()
         for epoch in range(1, settings.epochs + 1):
             x, y = self.epoch_batches(batch_size)
             for start in range(0, x.shape[1], batch_size):
                 for run in list(self.going):
                     if recorders[run].stop():
-                        self.end(run, "cancelled", step)
+                        self.end(run, "cancelled", step, recorders[run], started)
                 if not self.going:
                     return self.fate
                 step += 1
@@ -252,11 +252,11 @@ class MNIST1DBatch:
                 pending_steps.append(step)
                 pending.append(losses.detach())
                 if logged:
-                    self.check(pending_steps, pending)
+                    self.check(pending_steps, pending, recorders, started)
                     self.record(step, step / per_epoch, losses, recorders)
                 for run in self.going:
                     recorders[run].tick()
-            self.check(pending_steps, pending)
+            self.check(pending_steps, pending, recorders, started)
             if not self.going:
                 return self.fate
             for run, measures in zip(self.going, runs_epoch_measures(self.model, self.splits, self.going), strict=True):
@@ -283,26 +283,29 @@ class MNIST1DBatch:
                 for tensor, frozen in zip(self.tensors, self.frozen, strict=True):
                     tensor.index_copy_(0, self.ended, frozen)
 
-    def check(self, steps: list[int], losses: list[Tensor]) -> None:
+    def check(self, steps: list[int], losses: list[Tensor], recorders: Sequence[Recorder], started: float) -> None:
         """The runs still going whose loss at one of ``steps`` was not finite end ``diverged`` at the first such step
-        (one host sync); the lists are cleared."""
+        (one host sync; ``end``); the lists are cleared."""
         if steps:
             table = torch.stack(losses).T.tolist()
             for run in list(self.going):
                 bad = first_non_finite(steps, table[run])
                 if bad is not None:
-                    self.end(run, "diverged", bad - 1, step=bad, reason=non_finite(bad))
+                    self.end(run, "diverged", bad - 1, recorders[run], started, step=bad, reason=non_finite(bad))
         steps.clear()
         losses.clear()
 
-    def end(self, run: int, status: str, steps_done: int, *, step: int | None = None,
-            reason: str | None = None) -> None:
-        """Row ``run`` stops (``BatchFate.end``) after ``steps_done`` steps, and stays as it is from now on."""
+    def end(self, run: int, status: str, steps_done: int, recorder: Recorder, started: float, *,
+            step: int | None = None, reason: str | None = None) -> None:
+        """Row ``run`` stops (``BatchFate.end``) after ``steps_done`` steps, and stays as it is from now on; its
+        ``recorder`` gets its outcome at once (``Recorder.end``; ``started``: the batch's start, for its seconds)."""
         self.fate.end(run, status, step=step, reason=reason)
         self.fate.steps_done[run] = steps_done
         self.going.remove(run)
         self.ended = torch.nonzero(~self.fate.active).flatten()
         self.frozen = [tensor[self.ended] for tensor in self.tensors]
+        summary = run_summary(recorder.records, recorder.epochs, steps_done, time.perf_counter() - started)
+        recorder.end(Outcome(status, summary, step, reason))
 
     def record(self, step: int, epoch: float, losses: Tensor, recorders: Sequence[Recorder]) -> None:
         """A telemetry row for every run still going, with the keys of a run alone."""

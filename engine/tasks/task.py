@@ -61,7 +61,10 @@ class Recorder(Protocol):
     """Where a run puts its telemetry as it goes, and asks whether to stop (the runner's progress tracker).
 
     ``records``: a row per logged step; ``epochs``: a row per finished epoch. ``stop()`` is asked before every step
-    (True: the run ends ``cancelled``); ``tick()`` is called after every step.
+    (True: the run ends ``cancelled``); ``tick()`` is called after every step. ``end(outcome)`` is called by a batch
+    whose runs take long (MNIST-1D) when a run ends before the batch does (it diverged, or was cancelled, while the
+    others go on), with its outcome then: the runner reports that run at once, so a crash later loses none of it. A
+    run alone, and a batch's runs that end with it, are told by what ``run`` / ``run_batch`` return.
     """
 
     records: list[dict[str, float]]
@@ -70,6 +73,8 @@ class Recorder(Protocol):
     def stop(self) -> bool: ...
 
     def tick(self) -> None: ...
+
+    def end(self, outcome: Outcome) -> None: ...
 
 
 @dataclass(frozen=True)
