@@ -21,6 +21,7 @@ from engine.figures.runs import (
     series_figure,
     short_labels,
 )
+from engine.figures.style import LEGEND_CHARACTERS, legend_name
 from engine.figures.trajectory import FRAME_POINTS, MAX_FRAMES, MIN_FRAMES, edge_point, frame_steps, trajectory_figure
 from engine.runs import ComparisonSpec, OptimizerChoice, RunResult, run_comparison
 from engine.tasks.surfaces import get_surface
@@ -223,9 +224,21 @@ def test_internals_titles_stay_short_when_labels_are_long() -> None:
     assert "AutoSGM #2 · stability_margin" in titles and "AGAW · cosine" in titles
     assert max(len(title) for title in titles) <= 32  # the run's full label is in the legend, not in the title
     assert max(len(line) for a in fig.layout.annotations for line in a.text.split("<br>")) <= 20  # a phone's panel
-    assert {t.name for t in fig.data} == {run_label(r) for r in results}
+    assert {t.name for t in fig.data} == {legend_name(run_label(r)) for r in results}
     gap = fig.layout.yaxis.domain[0] - fig.layout.yaxis4.domain[1]  # row 1 over row 2, in the plot's fraction
     assert gap * (fig.layout.height - fig.layout.margin.t - fig.layout.margin.b) >= 60  # px for ticks and a title
+
+
+def test_a_long_label_takes_legend_lines_that_fit_a_phone_and_the_hover_keeps_it_whole() -> None:
+    """AGAW with three hyperparameters is some 50 characters: on a 390 px phone it ran under the chart's toolbar."""
+    choices = tuple(OptimizerChoice.parse(text) for text in ("adam:lr=0.05",
+                                                             "agaw:target_lr=0.0046,warmup_steps=107,gamma=1.7"))
+    results = run_comparison(ComparisonSpec("rosenbrock", choices, steps=5))
+    adam, agaw = series_figure(results, "loss", log_y=True, title="loss", y_title="loss").data
+    assert adam.name == run_label(results[0]) == "Adam (lr=0.05)"  # a short label: one line, as it was
+    assert agaw.name.split("<br>") == ["AGAW (target_lr=0.0046,", "warmup_steps=107, gamma=1.7)"]
+    assert all(len(line) <= LEGEND_CHARACTERS for line in agaw.name.split("<br>"))
+    assert agaw.hovertemplate.startswith(f"{run_label(results[1])}<br>step")
 
 
 def test_internals_without_stats_say_so(results: list[RunResult]) -> None:

@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import engine.jobs as jobs
+from engine.figures.style import legend_name
 from engine.jobs import Busy, JobStatus, records
 from engine.runs import ComparisonSpec, OptimizerChoice, Progress, RunResult, store
 from engine.tasks import MNIST1D
@@ -238,7 +239,7 @@ def test_past_runs_pool_only_identical_settings_and_never_a_seed_twice(repo_root
     for chart in specs(at):  # one legend entry per group, never repeated
         legend = [t["name"] for t in chart["data"] if t.get("showlegend", True) and t["name"] not in
                   ("train", "validation")]
-        assert sorted(legend) == sorted(table["optimizer"]), legend
+        assert sorted(legend) == sorted(legend_name(label) for label in table["optimizer"]), legend
     at.radio(key="train.show").set_value("seeds").run()
     for chart in specs(at):
         legend = [t["name"] for t in chart["data"] if t.get("showlegend", True) and t["name"] not in

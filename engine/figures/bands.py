@@ -16,9 +16,9 @@ Seeds are aligned on x, and the statistics at x use the seeds with a finite valu
 is shorter than the ended ones, and a diverged run's rows stop at its divergence (a non-finite value is left out, as
 in the table). So towards the right a mean may rest on fewer seeds than on the left: the hover gives n at every
 point, and where n = 1 the line is that one seed's value, without a band. Colours and dashes are ``run_styles``' of
-each group's first run, the colours of every other figure; the legend has one entry per group, its label. Every
-figure takes ``describe``: the labels then name each group's length and seeds (``group_runs``), as saved runs of
-several comparisons need.
+each group's first run, the colours of every other figure; the legend has one entry per group, its label (in
+``legend_name``'s lines). Every figure takes ``describe``: the labels then name each group's length and seeds
+(``group_runs``), as saved runs of several comparisons need.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from engine.figures.runs import (
     stat_names,
     style_entries,
 )
+from engine.figures.style import legend_name
 from engine.runs import MeanCI, RunResult, group_runs, mean_ci
 
 BAND_OPACITY = 0.2
@@ -173,7 +174,7 @@ def draw_curves(fig: go.Figure, curves: Sequence[Curve], *, x_name: str, log_y: 
     for curve in curves:
         fig.add_trace(go.Scatter(x=np.array([x for x, _ in curve.band]), y=np.array([ci.mean for _, ci in curve.band]),
                                  mode="lines+markers" if markers or len(curve.band) == 1 else "lines",
-                                 name=curve.label,
+                                 name=legend_name(curve.label),
                                  legendgroup=curve.label, showlegend=curve.legend, marker={"size": 6},
                                  line={"color": curve.colour, "width": 2, "dash": curve.dash},
                                  text=np.array([_hover(ci) for _, ci in curve.band]),

@@ -6,8 +6,9 @@ CLI's HTML export and the tests build the same figures. Every trace of a run wea
 (``engine.figures.colours.optimizer_colour``); a second run of the same optimizer in one figure is dashed.
 ``CAPTIONS`` holds the text a page shows beside each figure (the downloads are ``engine.figures.exports``'). Runs that
 differ only in their seed form a group (``engine.runs.group_runs``): the legend has one entry per group, named by its
-label, and its runs' lines toggle together; the hover names each run (``run_entries``). With ``describe`` (runs of
-several comparisons, such as saved runs), labels also name each group's length and seeds.
+label in lines that fit a phone (``legend_name``), and its runs' lines toggle together; the hover names each run
+(``run_entries``). With ``describe`` (runs of several comparisons, such as saved runs), labels also name each group's
+length and seeds.
 """
 
 
@@ -22,7 +23,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from engine.figures.colours import NEUTRAL, optimizer_colour
-from engine.figures.style import finish
+from engine.figures.style import finish, legend_name
 from engine.runs import RunResult, group_runs, run_labels
 from optimizers import get
 
@@ -69,9 +70,9 @@ def run_styles(results: Sequence[RunResult]) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class RunEntry:
-    """How one run's lines enter a figure: ``name`` (its group's label for the group's first run, which carries the
-    legend entry, else the run's own label), ``hover`` (the run's own label), ``group`` (the legend group) and
-    ``legend`` (whether this run shows the group's entry)."""
+    """How one run's lines enter a figure: ``name`` (its group's label as the legend shows it, ``legend_name``, for
+    the group's first run, which carries the legend entry, else the run's own label), ``hover`` (the run's own label),
+    ``group`` (the legend group) and ``legend`` (whether this run shows the group's entry)."""
 
     name: str
     hover: str
@@ -87,7 +88,7 @@ def run_entries(results: Sequence[RunResult], *, describe: bool = False) -> list
     entries = []
     for result, label in zip(results, labels, strict=True):
         group = group_of[id(result)]
-        entries.append(RunEntry(label if group in shown else group, label, group, group not in shown))
+        entries.append(RunEntry(label if group in shown else legend_name(group), label, group, group not in shown))
         shown.add(group)
     return entries
 
