@@ -65,6 +65,8 @@ from engine.runs.device import step_work
 from optimizers.validation import check_choice, check_number
 
 logger = logging.getLogger(__name__)
+QUEUED_WAIT_SECONDS = 0.25  # how often a queued job looks for a free slot or its cancel: six queued jobs asking every
+# 50 ms were a tenth of a loaded server's samples (py-spy, benchmarks/bench_load.py)
 
 RunFunction = Callable[..., "list[RunResult]"]
 """``run_comparison``'s signature: ``run(spec, *, on_progress, should_stop, on_result, on_telemetry,
@@ -230,7 +232,7 @@ class JobManager:
 
     def _work(self, job: Job) -> None:
         """A job's thread: wait for a slot, run (here or in a process), record the outcome; never raises."""
-        while not self._slots.acquire(timeout=0.05):
+        while not self._slots.acquire(timeout=QUEUED_WAIT_SECONDS):
             if job.stop.is_set():
                 self._end(job, CANCELLED)
                 return
