@@ -10,11 +10,10 @@ comparison in the link and press Start together. Then:
   this machine's). Two numbers per session: the longest gap between updates while its job runs (the job's progress
   moves every step, so a live page changes at every poll), and the lag from the job's last run being saved (the
   run file's ``saved_at``) to the page showing it finished. Reported as the worst over sessions, and as a ratio to
-  the page's poll interval (``pages/train.py``'s ``POLL_SECONDS``): about 2 is the target (two polls). The page's
-  clock waits for its tab's renderer, and here N tabs render their live charts on the server's own two cores; so the
-  same gap is also measured as the server delivered the updates: the browser's network timestamps
-  (``Network.webSocketFrameReceived`` over CDP) of the websocket frames that carry a running job's progress text.
-  The CPU that the server, the browsers and the workers used while the jobs ran says where the time went.
+  the page's poll interval (``pages/train.py``'s ``POLL_SECONDS``): about 2 is the target (two polls). A page's
+  updates wait for its tab as well as for the server (Streamlit's browser asks for each poll, then draws it), and here
+  the N tabs draw their live charts on the server's own cores: the CPU that the server and the browser tabs used
+  while the jobs ran says where the time went.
 - newcomer: with the N jobs running, another context loads the Train page; the time from ``goto`` to the page's
   script run having ended, against the same load on the idle server at the start (the ratio). At the server's job
   limit the newcomer presses Start and must read the busy message, which counts queued jobs as queued.
@@ -30,7 +29,6 @@ session runs on 127.0.0.1; each level is bounded in time (``--timeout``).
 from __future__ import annotations
 
 import argparse
-import base64
 import itertools
 import os
 import re
@@ -51,7 +49,6 @@ ROOT = Path(__file__).resolve().parent.parent
 IDLE_SPAN_S = 10.0  # the CPU window, which begins IDLE_SPAN_S after the last job's end
 # The Train page's poll interval, read from the page (importing a page runs it).
 POLL_SECONDS = float(re.search(r"^POLL_SECONDS = ([0-9.]+)", (ROOT / "pages" / "train.py").read_text(), re.M)[1])
-RUNNING_TEXT = "running · ".encode()  # how a running job's progress text begins (pages/train.py)
 SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 # After a newcomer's Start: its job is in the URL, or an alert says the server is busy.
@@ -70,27 +67,6 @@ WATCH_JS = """() => {
     new MutationObserver(read).observe(document.body, {subtree: true, childList: true, characterData: true});
     read();
 }"""
-
-
-class ProgressFrames:
-    """When a page's websocket delivered a running job's progress text (the browser's network clock, seconds):
-    Streamlit's frames are protobuf, and the progress element's text is in them as UTF-8."""
-
-    def __init__(self, page: Page) -> None:
-        self.times: list[float] = []
-        session = page.context.new_cdp_session(page)
-        session.on("Network.webSocketFrameReceived", self._received)
-        session.send("Network.enable")
-
-    def _received(self, event: dict) -> None:
-        response = event["response"]
-        payload = response["payloadData"]
-        data = base64.b64decode(payload) if response.get("opcode") == 2 else payload.encode()
-        if RUNNING_TEXT in data:
-            self.times.append(event["timestamp"])
-
-    def longest_gap(self) -> float:
-        return max((b - a for a, b in itertools.pairwise(self.times)), default=0.0)
 
 
 def browser_cpu_seconds() -> float:
@@ -128,7 +104,6 @@ def level(browser: Browser, url: str, pid: int, sessions: int, idle_load: float,
     for _ in range(sessions):
         page, _ = load_time(browser, url)
         pages.append(page)
-    frames = [ProgressFrames(page) for page in pages]
     started, server_started, browsers_started = time.monotonic(), cpu_seconds(pid), browser_cpu_seconds()
     for page in pages:  # press Start everywhere, then watch
         page.get_by_test_id("stButton").filter(has_text="Start").click()
@@ -171,10 +146,9 @@ def level(browser: Browser, url: str, pid: int, sessions: int, idle_load: float,
     for page in pages:
         page.context.close()
 
-    gap, lag, delivered = max(gaps), max(lags), max(frame.longest_gap() for frame in frames)
+    gap, lag = max(gaps), max(lags)
     print(f"sessions={sessions}: longest gap between a running page's updates {gap:.2f} s = "
-          f"{gap / POLL_SECONDS:.2f} x the poll interval (as delivered by the server: {delivered:.2f} s = "
-          f"{delivered / POLL_SECONDS:.2f} x); a finished job shown {lag:.2f} s after its last save = "
+          f"{gap / POLL_SECONDS:.2f} x the poll interval; a finished job shown {lag:.2f} s after its last save = "
           f"{lag / POLL_SECONDS:.2f} x the poll interval")
     print(f"sessions={sessions}: while the jobs ran ({loaded:.0f} s) the server used {server_load:.0%} of a core, the "
           f"{sessions} browser tabs {browsers_load:.0%} (the workers train at a lower priority)")
