@@ -26,8 +26,8 @@ from engine.jobs import Busy, JobManager, JobStatus, ThreadBudget, UnknownJob, W
 from engine.jobs import manager as manager_module
 from engine.jobs.parts import rest
 from engine.jobs.status import Job
-from engine.jobs.worker import WORKER_NICENESS
 from engine.runs import ComparisonSpec, OptimizerChoice, Progress, RunResult, RunSpec, Telemetry, store
+from engine.worker_main import WORKER_NICENESS
 
 SPEC = ComparisonSpec("rosenbrock", (OptimizerChoice.parse("sgd"), OptimizerChoice.parse("adam:lr=0.01")),
                       seeds=(0, 1), steps=5)
@@ -428,8 +428,9 @@ def report_threads(*, report: Callable[[str, Any], None], should_stop: Callable[
 
 
 def report_niceness(*, report: Callable[[str, Any], None], should_stop: Callable[[], bool]) -> None:
-    """A worker's target: report its scheduling priority (Unix nice value)."""
+    """A worker's target: report its scheduling priority (Unix nice value) and the module that ran as its main."""
     report("niceness", os.nice(0))
+    report("main", sys.modules["__mp_main__"].__spec__.name)
 
 
 def fail(message: str, *, report: Callable[[str, Any], None], should_stop: Callable[[], bool]) -> None:
@@ -559,6 +560,9 @@ def test_a_worker_trains_at_a_lower_priority_than_its_server() -> None:
     finally:
         worker.close()
     assert ("niceness", min(os.nice(0) + WORKER_NICENESS, 19)) in reports
+    # lowered by the worker's main, which runs before the worker imports torch and the engine (seconds of CPU that,
+    # at the server's priority, made a loaded server's pages stalest whenever a worker started)
+    assert ("main", "engine.worker_main") in reports
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads process states from /proc")

@@ -6,7 +6,8 @@ A clean main. Spawn prepares a child by re-creating the parent's ``__main__`` in
 is Streamlit's module of the app script (the script runner installs it at every run), so every worker re-ran
 ``app.py`` in a bare interpreter: Streamlit's bare-mode warning, a dozen "missing ScriptRunContext" warnings and the
 app's imports before any work. A worker's target is a module-level function of an importable module (spawn pickles it
-by name), so the child needs nothing of the parent's main: ``start_clean`` starts a process without it.
+by name), so the child needs nothing of the parent's main: ``start_clean`` starts a process with ``engine.worker_main``
+as its main instead, which lowers the child's priority before it imports anything else.
 
 Why a wrapper of ``get_preparation_data`` rather than swapping ``sys.modules["__main__"]`` around ``start``:
 Streamlit's script threads assign ``sys.modules["__main__"]`` at every script run, so a swap races them (and would
@@ -30,17 +31,19 @@ import time
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+WORKER_MAIN = "engine.worker_main"  # every worker's main: it lowers the process's priority first
 _LOCAL = threading.local()
 _ORIGINAL = getattr(multiprocessing.spawn.get_preparation_data, "__wrapped__",
                     multiprocessing.spawn.get_preparation_data)
 
 
 def _preparation_data(name: str) -> dict[str, Any]:
-    """The standard preparation data, less the parent's main when this thread is in ``start_clean``."""
+    """The standard preparation data; when this thread is in ``start_clean``, with ``engine.worker_main`` (which
+    lowers the child's priority before its imports) as the child's main instead of the parent's."""
     data = _ORIGINAL(name)
     if getattr(_LOCAL, "clean", False):
         data.pop("init_main_from_path", None)
-        data.pop("init_main_from_name", None)
+        data["init_main_from_name"] = WORKER_MAIN
     return data
 
 
@@ -55,7 +58,8 @@ def spawn_context() -> multiprocessing.context.SpawnContext:
 
 
 def start_clean(process: BaseProcess) -> None:
-    """``process.start()`` for a spawn process whose child does not re-create this process's ``__main__``."""
+    """``process.start()`` for a spawn process whose child runs ``engine.worker_main`` as its main, not this
+    process's ``__main__``."""
     _LOCAL.clean = True
     try:
         process.start()

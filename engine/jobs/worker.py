@@ -18,11 +18,12 @@ process that started it decides when it stops (the command line's first Ctrl-C s
 A child starts from a clean ``__main__`` (never the app script) and ends within ``ORPHAN_GRACE`` seconds of its
 parent's death, however the parent died (``engine.jobs.spawning``).
 
-Priority: a child lowers its own scheduling priority by ``WORKER_NICENESS`` (Unix ``nice``). Its workers may hold
-every core (``engine.jobs.threads``), and the server's own work (every open page's script runs and polls) then had to
-share them as an equal: with four sessions training on two cores a page's progress went 12 s stale and a newcomer's
-page took 28 s to load (``benchmarks/bench_load.py``). At a lower priority training takes what the server leaves, and
-the server stays live; on an idle server the workers still get every core.
+Priority: a child runs at a scheduling priority ``WORKER_NICENESS`` lower than its server's (Unix ``nice``), set
+by its main, ``engine.worker_main``, before its imports. Its workers may hold every core (``engine.jobs.threads``),
+and the server's own work (every open page's script runs and polls) then had to share them as an equal: with four
+sessions training on two cores a page's progress went 12 s stale and a newcomer's page took 28 s to load
+(``benchmarks/bench_load.py``). At a lower priority training takes what the server leaves, and the server stays
+live; on an idle server the workers still get every core.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import multiprocessing.connection
-import os
 import queue
 import signal
 import threading
@@ -48,7 +48,6 @@ logger = logging.getLogger(__name__)
 
 STOP_GRACE = 10.0  # seconds a stopped worker may take to end cooperatively before it is terminated
 ORPHAN_GRACE = 2.0  # seconds a worker whose parent died may take to stop cooperatively before it exits
-WORKER_NICENESS = 10  # how much lower a worker's scheduling priority is than its server's (Unix nice increment)
 
 Report = Callable[[str, Any], None]
 """How a worker's target reports: ``report(kind, payload)``."""
@@ -174,8 +173,6 @@ class Worker:
 def _child_main(target: Callable[..., Any], args: tuple[Any, ...], share: Any, messages: Any, stop: Any) -> None:
     """The worker process: set its threads, run ``target`` and report how it ended."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops its workers (``stop``), not the terminal's Ctrl-C
-    if hasattr(os, "nice"):  # Unix: the server's pages before training (no such call on Windows)
-        os.nice(WORKER_NICENESS)
     orphaned = exit_with_parent(ORPHAN_GRACE)
 
     def report(kind: str, payload: Any) -> None:
